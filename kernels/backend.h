@@ -1,0 +1,95 @@
+// The device-neutral kernel interface. The model forward (worker/model) is written once against
+// it; kernels/cpu implements it with SIMD + threads, kernels/cuda will implement it on GPUs.
+// Kernels know nothing about requests: sequences arrive as flat offset arrays.
+//
+// Conventions
+// - Activations are row-major float32 [rows, cols]; pointers are the backend's memory (host for
+//   CPU). Weights are TensorViews ([out, in] for linear layers) in any DType of common/dtype.h.
+// - KV cache of one layer: k_cache, v_cache each [num_slots, n_kv_heads * head_dim] float32.
+//   A sequence's context is a list of slot indices (its page table flattened to tokens).
+// Thread model: a Backend is used by one thread at a time (the engine thread); it may use its own
+// worker threads inside each call. Calls are synchronous on CPU.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "common/tensor_view.h"
+
+namespace tandem::kernels {
+
+enum class RopeScaling { kNone, kLinear, kLlama3 };
+
+struct RopeConfig {
+  int head_dim = 0;
+  int rotary_dim = 0;      // dimensions rotated per head (== head_dim for the Llama family)
+  float theta = 10000.0f;  // base frequency
+  // neox = true: pairs (i, i + rotary_dim/2) ("rotate_half", HF layout, Qwen in GGUF);
+  // neox = false: adjacent pairs (2i, 2i+1) (GGUF Llama, whose q/k weights were permuted).
+  bool neox = true;
+  RopeScaling scaling = RopeScaling::kNone;
+  float factor = 1.0f;             // linear and llama3
+  float low_freq_factor = 1.0f;    // llama3
+  float high_freq_factor = 4.0f;   // llama3
+  int original_max_positions = 8192;  // llama3
+};
+
+// Ragged batch of sequences for attention. Sequence s contributes new query rows
+// [q_offsets[s], q_offsets[s+1]) of q; its full context (cached tokens followed by the new ones,
+// already stored with store_kv) has ctx_lens[s] tokens whose slots are
+// slots[slot_offsets[s] .. slot_offsets[s] + ctx_lens[s]). Query row i of sequence s sits at
+// position ctx_lens[s] - q_len + i and attends causally to context positions [0, that position].
+struct AttentionBatch {
+  int num_seqs = 0;
+  const int32_t* q_offsets = nullptr;     // [num_seqs + 1]
+  const int32_t* ctx_lens = nullptr;      // [num_seqs]
+  const int32_t* slot_offsets = nullptr;  // [num_seqs + 1]
+  const int32_t* slots = nullptr;         // [slot_offsets[num_seqs]]
+  int n_heads = 0;
+  int n_kv_heads = 0;  // n_heads % n_kv_heads == 0 (GQA: head h reads kv head h / (n_heads/n_kv_heads))
+  int head_dim = 0;
+  float scale = 1.0f;  // usually 1/sqrt(head_dim)
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const char* name() const = 0;
+
+  // y[m, n] = x[m, k] . W[n, k]^T (+ bias[n] when bias != nullptr). W in any supported DType.
+  virtual void matmul(const float* x, int64_t m, const TensorView& w, const float* bias, float* y) = 0;
+
+  // out[i, :] = table[ids[i], :] dequantized to float32. table is [vocab, dim] in any DType.
+  virtual void embed(const TensorView& table, const int32_t* ids, int64_t n, float* out) = 0;
+
+  // out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight   (x == out allowed)
+  virtual void rms_norm(const float* x, const float* weight, int64_t rows, int64_t dim, float eps,
+                        float* out) = 0;
+  // residual[r] += x[r]; out[r] = rms_norm(residual[r])   (fused; x == out allowed)
+  virtual void add_rms_norm(float* residual, const float* x, const float* weight, int64_t rows,
+                            int64_t dim, float eps, float* out) = 0;
+
+  // In-place rotary embedding of x [tokens, n_heads * head_dim] at positions[tokens].
+  virtual void rope(float* x, const int32_t* positions, int64_t tokens, int n_heads,
+                    const RopeConfig& cfg) = 0;
+
+  // out[r, j] = silu(gate_up[r, j]) * gate_up[r, ff + j] for gate_up [rows, 2*ff], out [rows, ff].
+  virtual void silu_mul(const float* gate_up, int64_t rows, int64_t ff, float* out) = 0;
+
+  // x[i] += y[i] for i < n.
+  virtual void add(float* x, const float* y, int64_t n) = 0;
+
+  // Writes k, v rows [tokens, kv_dim] into the caches at slots[tokens].
+  virtual void store_kv(float* k_cache, float* v_cache, const float* k, const float* v,
+                        const int32_t* slots, int64_t tokens, int64_t kv_dim) = 0;
+
+  // out [total_q_rows, n_heads * head_dim] = softmax(q k^T * scale, causal) v over paged KV.
+  virtual void attention(const float* q, const float* k_cache, const float* v_cache,
+                         const AttentionBatch& batch, float* out) = 0;
+};
+
+// CPU backend: AVX-512 or AVX2 kernels chosen at run time (scalar fallback), num_threads <= 0
+// means all hardware threads. TANDEM_CPU_ISA=avx2|avx512|scalar forces a level (tests, benches).
+std::unique_ptr<Backend> make_cpu_backend(int num_threads);
+
+}  // namespace tandem::kernels
