@@ -84,6 +84,11 @@ Status resource_exhausted(fmt::format_string<Args...> f, Args&&... args) {
   return Status(StatusCode::kResourceExhausted, fmt::format(f, std::forward<Args>(args)...));
 }
 
+template <typename... Args>
+Status failed_precondition_error(fmt::format_string<Args...> f, Args&&... args) {
+  return Status(StatusCode::kFailedPrecondition, fmt::format(f, std::forward<Args>(args)...));
+}
+
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:

@@ -14,7 +14,11 @@
 namespace tandem {
 
 namespace {
-constexpr int kSpinIterations = 20000;
+// Workers spin this many pauses (~0.1 ms) for the next job before sleeping on the condition variable.
+constexpr int kSpinIterations = 2000;
+// The caller spins this long for stragglers, then yields: with more threads than free cores (other
+// processes, oversubscribed tests) spinning would steal the core the straggler needs.
+constexpr int kCallerSpinIterations = 1000;
 }
 
 ThreadPool::ThreadPool(int num_threads) {
@@ -63,7 +67,13 @@ void ThreadPool::parallel_for(int64_t n, const RangeFn& fn, int64_t grain) {
   }
   cv_.notify_all();
   run_share(0);
-  while (pending_.load(std::memory_order_acquire) != 0) TANDEM_PAUSE();
+  for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
+    if (spin < kCallerSpinIterations) {
+      TANDEM_PAUSE();
+    } else {
+      std::this_thread::yield();
+    }
+  }
   fn_ = nullptr;
 }
 
@@ -72,7 +82,11 @@ void ThreadPool::worker_loop(int index) {
   while (true) {
     uint64_t gen = generation_.load(std::memory_order_acquire);
     for (int spin = 0; gen == seen && spin < kSpinIterations; ++spin) {
-      TANDEM_PAUSE();
+      if (spin % 64 == 63) {
+        std::this_thread::yield();
+      } else {
+        TANDEM_PAUSE();
+      }
       gen = generation_.load(std::memory_order_acquire);
     }
     if (gen == seen) {

@@ -1,0 +1,94 @@
+#include "cli/model_session.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include <boost/json.hpp>
+
+#include "worker/model/loader/gguf_file.h"
+
+namespace tandem::cli {
+
+namespace {
+
+std::optional<std::string> read_chat_template_source(const model::LoadedModel& m) {
+  if (m.gguf) {
+    auto t = m.gguf->get_string("tokenizer.chat_template");
+    if (t.ok()) return *t;
+    return std::nullopt;
+  }
+  std::ifstream in(m.hf_dir + "/tokenizer_config.json");
+  if (!in) return std::nullopt;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(ss.str(), ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const auto* t = v.as_object().if_contains("chat_template");
+  if (t && t->is_string()) return std::string(t->as_string().c_str());
+  if (t && t->is_array()) {
+    for (const auto& e : t->as_array()) {
+      const auto* o = e.if_object();
+      if (!o) continue;
+      const auto* name = o->if_contains("name");
+      const auto* tmpl = o->if_contains("template");
+      if (name && name->is_string() && name->as_string() == "default" && tmpl && tmpl->is_string()) {
+        return std::string(tmpl->as_string().c_str());
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+// The model's EOS plus the end-of-turn markers instruction-tuned vocabularies use.
+std::vector<int32_t> end_ids(const text::Tokenizer& tok) {
+  std::vector<int32_t> ids;
+  if (auto e = tok.eos_id()) ids.push_back(*e);
+  for (const char* name : {"<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<|end_of_text|>", "<|endoftext|>",
+                           "</s>", "<end_of_turn>"}) {
+    if (auto id = tok.token_to_id(name); id && tok.is_special(*id)) ids.push_back(*id);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<ModelSession>> open_model_session(const std::string& path, int threads,
+                                                           int32_t kv_slots) {
+  auto s = std::make_unique<ModelSession>();
+  s->backend = kernels::make_cpu_backend(threads);
+  ASSIGN_OR_RETURN(s->loaded, model::load_model(path, *s->backend));
+  if (s->loaded.gguf) {
+    ASSIGN_OR_RETURN(s->tokenizer, text::load_tokenizer_from_gguf(*s->loaded.gguf));
+  } else {
+    ASSIGN_OR_RETURN(s->tokenizer, text::load_tokenizer_from_hf_dir(s->loaded.hf_dir));
+  }
+  if (auto src = read_chat_template_source(s->loaded)) {
+    ASSIGN_OR_RETURN(text::ChatTemplate t, text::ChatTemplate::compile(*src));
+    s->chat_template = std::move(t);
+  }
+  s->eos_ids = end_ids(*s->tokenizer);
+  const model::ModelConfig& c = s->loaded.model->config();
+  s->kv = std::make_unique<runtime::KvCache>(c.num_layers, kv_slots, c.kv_dim());
+  return s;
+}
+
+StatusOr<std::vector<int32_t>> encode_chat(const ModelSession& s, const std::string& messages_json) {
+  if (!s.chat_template) {
+    return failed_precondition_error("model '{}' has no chat template; use --prompt instead of --chat",
+                                     s.loaded.path);
+  }
+  text::ChatTemplateInputs in;
+  in.messages_json = messages_json;
+  in.add_generation_prompt = true;
+  in.bos_token = s.tokenizer->bos_token();
+  in.eos_token = s.tokenizer->eos_token();
+  ASSIGN_OR_RETURN(std::string prompt, s.chat_template->render(in));
+  // The template writes BOS itself when the model wants one; do not add another.
+  return s.tokenizer->encode(prompt, /*add_special_tokens=*/false);
+}
+
+}  // namespace tandem::cli

@@ -1,0 +1,34 @@
+// Everything `tandem generate` needs to turn text into tokens and back for one model: the model on
+// a CPU backend, its tokenizer, its chat template and its end-of-turn ids. Start-up only.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "gateway/text/template/chat_template.h"
+#include "gateway/text/tokenizer/tokenizer.h"
+#include "kernels/backend.h"
+#include "worker/model/model_loader.h"
+#include "worker/runtime/kv_cache.h"
+
+namespace tandem::cli {
+
+struct ModelSession {
+  std::unique_ptr<kernels::Backend> backend;
+  model::LoadedModel loaded;
+  std::unique_ptr<text::Tokenizer> tokenizer;
+  std::optional<text::ChatTemplate> chat_template;
+  std::vector<int32_t> eos_ids;  // ids that end a generation (eos + end-of-turn markers)
+  std::unique_ptr<runtime::KvCache> kv;
+};
+
+StatusOr<std::unique_ptr<ModelSession>> open_model_session(const std::string& path, int threads,
+                                                           int32_t kv_slots);
+
+// Applies the chat template to a JSON messages array.
+StatusOr<std::vector<int32_t>> encode_chat(const ModelSession& s, const std::string& messages_json);
+
+}  // namespace tandem::cli

@@ -1,0 +1,192 @@
+#include "worker/model/llama_weights.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "common/check.h"
+
+namespace tandem::model {
+
+namespace {
+
+// Checkpoint naming schemes.
+struct Names {
+  virtual ~Names() = default;
+  virtual std::string embedding() const = 0;
+  virtual std::string lm_head() const = 0;
+  virtual std::string final_norm() const = 0;
+  // role: attn_norm, q, k, v, o, q_norm, k_norm, ffn_norm, gate, up, down; suffix "weight"|"bias"
+  virtual std::string layer(int i, std::string_view role, std::string_view suffix) const = 0;
+};
+
+struct GgufNames final : Names {
+  std::string embedding() const override { return "token_embd.weight"; }
+  std::string lm_head() const override { return "output.weight"; }
+  std::string final_norm() const override { return "output_norm.weight"; }
+  std::string layer(int i, std::string_view role, std::string_view suffix) const override {
+    static const std::pair<std::string_view, std::string_view> kMap[] = {
+        {"attn_norm", "attn_norm"}, {"q", "attn_q"},       {"k", "attn_k"},
+        {"v", "attn_v"},           {"o", "attn_output"},  {"q_norm", "attn_q_norm"},
+        {"k_norm", "attn_k_norm"}, {"ffn_norm", "ffn_norm"}, {"gate", "ffn_gate"},
+        {"up", "ffn_up"},          {"down", "ffn_down"}};
+    for (auto& [r, n] : kMap) {
+      if (r == role) return fmt::format("blk.{}.{}.{}", i, n, suffix);
+    }
+    CHECK(false, "unknown layer role {}", role);
+  }
+};
+
+struct HfNames final : Names {
+  std::string embedding() const override { return "model.embed_tokens.weight"; }
+  std::string lm_head() const override { return "lm_head.weight"; }
+  std::string final_norm() const override { return "model.norm.weight"; }
+  std::string layer(int i, std::string_view role, std::string_view suffix) const override {
+    static const std::pair<std::string_view, std::string_view> kMap[] = {
+        {"attn_norm", "input_layernorm"}, {"q", "self_attn.q_proj"},     {"k", "self_attn.k_proj"},
+        {"v", "self_attn.v_proj"},        {"o", "self_attn.o_proj"},     {"q_norm", "self_attn.q_norm"},
+        {"k_norm", "self_attn.k_norm"},   {"ffn_norm", "post_attention_layernorm"},
+        {"gate", "mlp.gate_proj"},        {"up", "mlp.up_proj"},         {"down", "mlp.down_proj"}};
+    for (auto& [r, n] : kMap) {
+      if (r == role) return fmt::format("model.layers.{}.{}.{}", i, n, suffix);
+    }
+    CHECK(false, "unknown layer role {}", role);
+  }
+};
+
+class Binder {
+ public:
+  Binder(const WeightSource& src, LlamaWeights& out) : src_(src), out_(out) {}
+
+  StatusOr<TensorView> matrix(const std::string& name, int64_t rows, int64_t cols) {
+    const TensorView* t = src_.find_tensor(name);
+    if (!t) return not_found("checkpoint has no tensor '{}'", name);
+    if (t->shape.size() != 2 || t->shape[0] != rows || t->shape[1] != cols) {
+      return invalid_argument("tensor '{}' has shape {}, expected [{}, {}]", name, t->shape_string(), rows,
+                              cols);
+    }
+    return *t;
+  }
+
+  // A 1-D tensor converted to float32; absent and optional → empty vector.
+  StatusOr<std::vector<float>> vector(const std::string& name, int64_t n, bool optional = false) {
+    const TensorView* t = src_.find_tensor(name);
+    if (!t) {
+      if (optional) return std::vector<float>{};
+      return not_found("checkpoint has no tensor '{}'", name);
+    }
+    if (t->numel() != n) {
+      return invalid_argument("tensor '{}' has shape {}, expected [{}]", name, t->shape_string(), n);
+    }
+    std::vector<float> v(n);
+    const auto* p = static_cast<const uint8_t*>(t->data);
+    for (int64_t i = 0; i < n; ++i) {
+      switch (t->dtype) {
+        case DType::kF32: std::memcpy(&v[i], p + 4 * i, 4); break;
+        case DType::kF16: {
+          uint16_t h;
+          std::memcpy(&h, p + 2 * i, 2);
+          v[i] = fp16_to_fp32(h);
+          break;
+        }
+        case DType::kBF16: {
+          uint16_t h;
+          std::memcpy(&h, p + 2 * i, 2);
+          v[i] = bf16_to_fp32(h);
+          break;
+        }
+        default:
+          return unimplemented("tensor '{}' is {}; norm weights and biases must be F32, F16 or BF16", name,
+                               dtype_name(t->dtype));
+      }
+    }
+    return v;
+  }
+
+  // Concatenates matrices along rows into one owned tensor when their dtypes agree.
+  Linear fuse(std::vector<TensorView> parts, const std::string& fused_name) {
+    Linear lin;
+    lin.in_features = parts[0].cols();
+    for (const TensorView& p : parts) lin.out_features += p.rows();
+    bool same = true;
+    for (const TensorView& p : parts) same = same && p.dtype == parts[0].dtype;
+    if (!same || parts.size() == 1) {
+      lin.parts = std::move(parts);
+      return lin;
+    }
+    size_t total = 0;
+    for (const TensorView& p : parts) total += p.nbytes;
+    auto* mem = static_cast<uint8_t*>(std::aligned_alloc(64, (total + 63) / 64 * 64));
+    CHECK(mem != nullptr, "out of memory fusing {} ({} bytes)", fused_name, total);
+    out_.owned.emplace_back(mem, [](uint8_t* q) { std::free(q); });
+    size_t off = 0;
+    for (const TensorView& p : parts) {
+      std::memcpy(mem + off, p.data, p.nbytes);
+      off += p.nbytes;
+    }
+    TensorView fused;
+    fused.name = fused_name;
+    fused.dtype = parts[0].dtype;
+    fused.shape = {lin.out_features, lin.in_features};
+    fused.data = mem;
+    fused.nbytes = total;
+    lin.parts = {fused};
+    return lin;
+  }
+
+ private:
+  const WeightSource& src_;
+  LlamaWeights& out_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<LlamaWeights>> bind_llama_weights(const ModelConfig& c, const WeightSource& src) {
+  auto w = std::make_unique<LlamaWeights>();
+  Binder b(src, *w);
+  GgufNames gguf_names;
+  HfNames hf_names;
+  const Names& n = c.format == CheckpointFormat::kGguf ? static_cast<const Names&>(gguf_names)
+                                                       : static_cast<const Names&>(hf_names);
+  const int64_t h = c.hidden_size, q = c.q_dim(), kv = c.kv_dim(), ff = c.intermediate_size;
+  ASSIGN_OR_RETURN(w->embedding, b.matrix(n.embedding(), c.vocab_size, h));
+  if (c.tie_word_embeddings || src.find_tensor(n.lm_head()) == nullptr) {
+    w->lm_head = w->embedding;
+  } else {
+    ASSIGN_OR_RETURN(w->lm_head, b.matrix(n.lm_head(), c.vocab_size, h));
+  }
+  ASSIGN_OR_RETURN(w->final_norm, b.vector(n.final_norm(), h));
+  w->layers.resize(c.num_layers);
+  for (int i = 0; i < c.num_layers; ++i) {
+    LayerWeights& L = w->layers[i];
+    ASSIGN_OR_RETURN(L.attn_norm, b.vector(n.layer(i, "attn_norm", "weight"), h));
+    ASSIGN_OR_RETURN(TensorView wq, b.matrix(n.layer(i, "q", "weight"), q, h));
+    ASSIGN_OR_RETURN(TensorView wk, b.matrix(n.layer(i, "k", "weight"), kv, h));
+    ASSIGN_OR_RETURN(TensorView wv, b.matrix(n.layer(i, "v", "weight"), kv, h));
+    L.qkv = b.fuse({wq, wk, wv}, fmt::format("blk.{}.attn_qkv", i));
+    if (c.qkv_bias) {
+      ASSIGN_OR_RETURN(std::vector<float> bq, b.vector(n.layer(i, "q", "bias"), q));
+      ASSIGN_OR_RETURN(std::vector<float> bk, b.vector(n.layer(i, "k", "bias"), kv));
+      ASSIGN_OR_RETURN(std::vector<float> bv, b.vector(n.layer(i, "v", "bias"), kv));
+      L.qkv.bias = std::move(bq);
+      L.qkv.bias.insert(L.qkv.bias.end(), bk.begin(), bk.end());
+      L.qkv.bias.insert(L.qkv.bias.end(), bv.begin(), bv.end());
+    }
+    if (c.qk_norm) {
+      ASSIGN_OR_RETURN(L.q_norm, b.vector(n.layer(i, "q_norm", "weight"), c.head_dim));
+      ASSIGN_OR_RETURN(L.k_norm, b.vector(n.layer(i, "k_norm", "weight"), c.head_dim));
+    }
+    ASSIGN_OR_RETURN(TensorView wo, b.matrix(n.layer(i, "o", "weight"), h, q));
+    L.o = b.fuse({wo}, wo.name);
+    ASSIGN_OR_RETURN(L.ffn_norm, b.vector(n.layer(i, "ffn_norm", "weight"), h));
+    ASSIGN_OR_RETURN(TensorView wg, b.matrix(n.layer(i, "gate", "weight"), ff, h));
+    ASSIGN_OR_RETURN(TensorView wu, b.matrix(n.layer(i, "up", "weight"), ff, h));
+    L.gate_up = b.fuse({wg, wu}, fmt::format("blk.{}.ffn_gate_up", i));
+    ASSIGN_OR_RETURN(TensorView wd, b.matrix(n.layer(i, "down", "weight"), h, ff));
+    L.down = b.fuse({wd}, wd.name);
+  }
+  return w;
+}
+
+}  // namespace tandem::model

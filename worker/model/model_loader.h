@@ -1,0 +1,28 @@
+// Opens a checkpoint — a .gguf file, or a Hugging Face directory (config.json + safetensors) —
+// and builds the model on a backend. The returned object owns the file mappings the weights point
+// into. Called once at start-up (any thread); the model then belongs to the engine thread.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "kernels/backend.h"
+#include "worker/model/llama_model.h"
+#include "worker/model/loader/weight_source.h"
+
+namespace tandem::model {
+
+class GgufFile;
+
+struct LoadedModel {
+  std::string path;
+  std::unique_ptr<WeightSource> source;  // GgufFile or SafetensorsCheckpoint
+  const GgufFile* gguf = nullptr;        // == source when the checkpoint is GGUF (tokenizer, template)
+  std::unique_ptr<LlamaModel> model;
+  std::string hf_dir;                    // the directory when the checkpoint is Hugging Face
+};
+
+StatusOr<LoadedModel> load_model(const std::string& path, kernels::Backend& backend);
+
+}  // namespace tandem::model
