@@ -64,9 +64,10 @@ void quantize_q8_0(const float* src, int64_t n, void* dst) {
     const float* x = src + i * kBlock;
     float amax = 0.0f;
     for (int j = 0; j < kBlock; ++j) amax = std::max(amax, std::fabs(x[j]));
-    const float d = amax / 127.0f;
+    // Quantize against the f16-rounded scale the decoder will use.
+    store_u16(b, fp32_to_fp16(amax / 127.0f));
+    const float d = fp16_to_fp32(load_u16(b));
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    store_u16(b, fp32_to_fp16(d));
     auto* q = reinterpret_cast<int8_t*>(b + 2);
     for (int j = 0; j < kBlock; ++j) {
       q[j] = static_cast<int8_t>(std::clamp(std::lround(x[j] * id), -127L, 127L));
@@ -83,9 +84,9 @@ void quantize_q4_0(const float* src, int64_t n, void* dst) {
     for (int j = 0; j < kBlock; ++j) {
       if (std::fabs(x[j]) > std::fabs(vmax)) vmax = x[j];
     }
-    const float d = vmax / -8.0f;
+    store_u16(b, fp32_to_fp16(vmax / -8.0f));
+    const float d = fp16_to_fp32(load_u16(b));
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    store_u16(b, fp32_to_fp16(d));
     uint8_t* q = b + 2;
     for (int j = 0; j < 16; ++j) {
       const long lo = std::clamp(std::lround(x[j] * id) + 8, 0L, 15L);
@@ -104,10 +105,11 @@ void quantize_q4_1(const float* src, int64_t n, void* dst) {
       lo = std::min(lo, x[j]);
       hi = std::max(hi, x[j]);
     }
-    const float d = (hi - lo) / 15.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    store_u16(b, fp32_to_fp16(d));
+    store_u16(b, fp32_to_fp16((hi - lo) / 15.0f));
     store_u16(b + 2, fp32_to_fp16(lo));
+    const float d = fp16_to_fp32(load_u16(b));
+    lo = fp16_to_fp32(load_u16(b + 2));
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
     uint8_t* q = b + 4;
     for (int j = 0; j < 16; ++j) {
       const long q0 = std::clamp(std::lround((x[j] - lo) * id), 0L, 15L);
