@@ -58,6 +58,7 @@ int32_t TokenDrawer::draw(const float* logits, int32_t vocab, const DrawConfig& 
     std::vector<Candidate>().swap(candidates_);
     std::vector<WeightedCandidate>().swap(pool_);
     std::vector<float>().swap(weights_);
+    std::vector<float>().swap(scratch_);
   }
   return token;
 }
@@ -88,10 +89,15 @@ int32_t TokenDrawer::draw_full_vocab(const float* logits, int32_t vocab, float m
 }
 
 void TokenDrawer::weigh_candidates(float max_logit, float inv_t) {
-  pool_.resize(candidates_.size());
-  for (size_t j = 0; j < candidates_.size(); ++j) {
-    pool_[j] = {candidates_[j], fast_exp((candidates_[j].logit - max_logit) * inv_t)};
-  }
+  // Gather the logits so the exp runs through the vectorized kernel (a flat row's pool can be
+  // the whole vocabulary).
+  const auto n = static_cast<int32_t>(candidates_.size());
+  scratch_.resize(n);
+  for (int32_t j = 0; j < n; ++j) scratch_[j] = candidates_[j].logit;
+  weights_.resize(n);
+  exp_range(scratch_.data(), 0, n, max_logit, inv_t, 0.0f, weights_.data());
+  pool_.resize(n);
+  for (int32_t j = 0; j < n; ++j) pool_[j] = {candidates_[j], weights_[j]};
 }
 
 int32_t TokenDrawer::draw_from_candidates(const float* logits, int32_t vocab, float max_logit,

@@ -44,7 +44,8 @@ class TokenDrawer {
 
   std::vector<Candidate> candidates_;
   std::vector<WeightedCandidate> pool_;
-  std::vector<float> weights_;     // pool_ weights after min-p, for the draw
+  std::vector<float> weights_;     // candidate weights, then (after min-p) the draw's weights
+  std::vector<float> scratch_;     // candidate logits, gathered for the exp kernel
   std::vector<float> block_sums_;  // per kExpBlock block of the vocabulary
 };
 

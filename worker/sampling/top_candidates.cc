@@ -58,13 +58,16 @@ void select_top(const float* x, int32_t n, int32_t m, std::vector<Candidate>& ou
   };
   int32_t i = 0;
 #if defined(__SSE2__)
-  // Most tokens lose to the threshold: test four at a time and look closer only at winners.
-  for (; i + 4 <= n; i += 4) {
-    int mask = _mm_movemask_ps(_mm_cmpgt_ps(_mm_loadu_ps(x + i), _mm_set1_ps(threshold)));
-    while (mask != 0) {
-      consider(i + __builtin_ctz(static_cast<unsigned>(mask)));
-      mask &= mask - 1;
-    }
+  // Most tokens lose to the threshold: test sixteen at a time and look closer only at groups
+  // with a winner.
+  for (; i + 16 <= n; i += 16) {
+    const __m128 t = _mm_set1_ps(threshold);
+    const int mask = _mm_movemask_ps(_mm_or_ps(
+        _mm_or_ps(_mm_cmpgt_ps(_mm_loadu_ps(x + i), t), _mm_cmpgt_ps(_mm_loadu_ps(x + i + 4), t)),
+        _mm_or_ps(_mm_cmpgt_ps(_mm_loadu_ps(x + i + 8), t),
+                  _mm_cmpgt_ps(_mm_loadu_ps(x + i + 12), t))));
+    if (mask == 0) continue;
+    for (int32_t k = i; k < i + 16; ++k) consider(k);
   }
 #endif
   for (; i < n; ++i) consider(i);

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "sampling_test_util.h"
+#include "worker/sampling/exp_kernels.h"
 
 namespace tandem::sampling {
 namespace {
@@ -121,6 +122,28 @@ TEST(ExpPassTest, MinWeightZeroesSmallWeights) {
     }
   }
   EXPECT_NEAR(total, want_total, 1e-6);
+}
+
+TEST(ExpKernelsTest, Avx2AndBaselineGiveIdenticalBits) {
+  const detail::ExpRangeFn avx2 = detail::exp_range_avx2_if_supported();
+  if (avx2 == nullptr) GTEST_SKIP() << "no AVX2 on this CPU: only the baseline kernel runs";
+  std::vector<float> x = testing::random_logits(1000, 12, 4.0f);
+  x[3] = kNegInf;
+  x[17] = kNaN;
+  x[40] = -200.0f;
+  const float max = max_logit(x.data(), 1000);
+  for (auto [begin, end] : {std::pair{0, 1000}, std::pair{0, 7}, std::pair{5, 261}, std::pair{256, 512}}) {
+    for (float min_weight : {0.0f, 0.01f}) {
+      for (float scale : {1.0f, 1.0f / 0.7f, 25.0f}) {
+        std::vector<float> a(end - begin), b(end - begin);
+        const float sa = detail::exp_range_baseline(x.data(), begin, end, max, scale, min_weight,
+                                                    a.data());
+        const float sb = avx2(x.data(), begin, end, max, scale, min_weight, b.data());
+        EXPECT_EQ(sa, sb) << begin << ".." << end;
+        EXPECT_EQ(a, b) << begin << ".." << end;
+      }
+    }
+  }
 }
 
 TEST(LogSumExpTest, MatchesReferenceAndHandlesMaskedRows) {
