@@ -12,7 +12,7 @@ namespace tandem::detail {
   do {                                                                                     \
     if (__builtin_expect(!(cond), 0)) {                                                    \
       ::tandem::detail::check_failed(__FILE__, __LINE__, #cond,                            \
-                                     ::fmt::format("" __VA_OPT__(, ) __VA_ARGS__));        \
+                                     std::string(__VA_OPT__(::fmt::format(__VA_ARGS__))));  \
     }                                                                                      \
   } while (0)
 
