@@ -266,6 +266,19 @@ TEST(GgufFile, RejectsOtherVersionsAndFormats) {
   EXPECT_EQ(st.message(), "gguf 'mem.gguf': not a GGUF file: it is only 0 bytes long");
 }
 
+TEST(GgufFile, SplitPartsAreRefusedWithAHint) {
+  GgufWriter part;
+  part.add("split.no", gv_u16(0));
+  part.add("split.count", gv_u16(3));
+  const Status st = open_error(part.build());
+  EXPECT_EQ(st.code(), StatusCode::kUnimplemented);
+  EXPECT_NE(st.message().find("one part of a 3-file split GGUF"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("llama-gguf-split --merge"), std::string::npos) << st.message();
+  GgufWriter whole;
+  whole.add("split.count", gv_u16(1));
+  EXPECT_TRUE(open_error(whole.build()).ok());
+}
+
 TEST(GgufFile, UnloadableTensorTypeIsNamed) {
   GgufWriter w;
   w.add_tensor("blk.0.attn_k.weight", kGgmlQ2_K, {256, 2}, random_bytes(2 * 84, 3));

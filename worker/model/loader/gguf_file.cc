@@ -104,6 +104,16 @@ Status GgufFile::parse() {
     }
   }
 
+  // llama.cpp's gguf-split writes split.count files of which only the first holds the metadata;
+  // opening one of them alone would leave tensors missing with no hint why.
+  if (meta_.type_of("split.count") && gguf_is_integer(*meta_.type_of("split.count"))) {
+    if (StatusOr<int64_t> n = meta_.get_int("split.count"); n.ok() && *n > 1) {
+      return unimplemented("{}: this is one part of a {}-file split GGUF, which Tandem does not load; merge the "
+                           "parts with `llama-gguf-split --merge <first part> <output>`",
+                           label, *n);
+    }
+  }
+
   std::vector<uint64_t> offsets;
   st = parse_tensor_infos(r, tensor_count, &offsets);
   if (!st.ok()) return st.with_context(label);

@@ -38,11 +38,15 @@ class GgufFile final : public WeightSource {
   static constexpr uint64_t kMaxKeys = 1'000'000;
 
   // Errors: NOT_FOUND (no file), INVALID_ARGUMENT (not GGUF), UNIMPLEMENTED (GGUF v1, big-endian,
-  // a tensor type Tandem cannot load — named), DATA_LOSS (truncated or corrupt; names the part).
+  // one part of a split GGUF, a tensor type Tandem cannot load — named), DATA_LOSS (truncated or
+  // corrupt; the message names the part and the offset).
   static StatusOr<std::unique_ptr<GgufFile>> open(const std::string& path);
   // Parses an image the caller keeps alive and unchanged for the object's lifetime; `name`
   // stands in for the path in messages. Entry point for fuzzers and in-memory tests.
   static StatusOr<std::unique_ptr<GgufFile>> open_from_memory(const void* data, size_t size, std::string name);
+  // Views and key indexes point into this object: neither copyable nor movable (hold it by pointer).
+  GgufFile(const GgufFile&) = delete;
+  GgufFile& operator=(const GgufFile&) = delete;
 
   uint32_t version() const { return version_; }
   const std::string& path() const { return path_; }

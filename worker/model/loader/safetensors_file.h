@@ -34,6 +34,9 @@ class SafetensorsCheckpoint final : public WeightSource {
   // stands in for the path in messages. Entry point for fuzzers and in-memory tests.
   static StatusOr<std::unique_ptr<SafetensorsCheckpoint>> open_from_memory(const void* data, size_t size,
                                                                            std::string name);
+  // Views and the name index point into this object: neither copyable nor movable.
+  SafetensorsCheckpoint(const SafetensorsCheckpoint&) = delete;
+  SafetensorsCheckpoint& operator=(const SafetensorsCheckpoint&) = delete;
 
   const std::vector<TensorView>& tensors() const override { return tensors_; }
   const TensorView* find_tensor(std::string_view name) const override;
