@@ -12,7 +12,7 @@
 #include "common/status.h"
 #include "worker/model/llama_model.h"
 #include "worker/runtime/kv_cache.h"
-#include "worker/sampling/sampler.h"
+#include "worker/sampling/sequence_sampler.h"
 
 namespace tandem::runtime {
 
