@@ -10,7 +10,8 @@
 // Cost for vocabulary V: no truncation or min-p only: two vectorized passes (max, exp + block
 // sums) and a walk over V / kExpBlock block sums. top-k: one selection pass. top-p: the exp pass
 // for the normalizer plus a selection of the 64 best (then 1024, then all) until their mass
-// reaches top_p, and a weighted quickselect (nucleus.h) among them. Nothing is ever sorted.
+// reaches top_p, and a weighted quickselect (nucleus.h) among them. The vocabulary is never
+// sorted; only the last <= 32 candidates at the nucleus boundary are.
 #pragma once
 
 #include <cstdint>

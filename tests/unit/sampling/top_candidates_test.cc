@@ -37,8 +37,10 @@ std::vector<int32_t> reference_top(const std::vector<float>& x, int32_t m) {
 
 TEST(SelectTopTest, MatchesFullSortIncludingTiesMaskedAndNaN) {
   std::vector<Candidate> out;
-  for (int32_t n : {1, 7, 64, 300, 5000}) {
-    for (int32_t m : {1, 2, 5, 16, 64, 200, 1024, 5000}) {
+  // n = 20000 with m in [256, n / 8] takes the sampled-threshold path (and its fallback when ties
+  // leave fewer than m tokens above the estimate).
+  for (int32_t n : {1, 7, 64, 300, 5000, 20000}) {
+    for (int32_t m : {1, 2, 5, 16, 64, 200, 300, 1024, 2000, 5000}) {
       for (uint32_t seed = 0; seed < 3; ++seed) {
         const std::vector<float> x =
             seed == 0 ? testing::random_logits(n, n * 31 + m) : tied_logits(n, seed + n + m);

@@ -6,12 +6,19 @@
 //   flat:   N(0, 1) noise only (an uncertain step: the nucleus holds a large part of the vocab; the
 //           worst case for top-p)
 // Penalties stay neutral so that sample() leaves the row untouched and iterations are identical.
+// Two yardsticks run beside it: BM_ReadRow (one vectorized max pass over the row: the floor for
+// anything that looks at every logit) and BM_NaiveTopP09Temp07 (the textbook way: std::exp over the row, sort
+// the whole vocabulary, cumulative sum, draw).
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <numeric>
 #include <random>
 #include <vector>
 
 #include <benchmark/benchmark.h>
 
+#include "worker/sampling/logit_math.h"
 #include "worker/sampling/sequence_sampler.h"
 
 namespace tandem::sampling {
@@ -78,6 +85,42 @@ void BM_TopP09Temp07Logprobs5(benchmark::State& state) {
   run(state, p);
 }
 
+void BM_ReadRow(benchmark::State& state) {
+  const auto vocab = static_cast<int32_t>(state.range(0));
+  const std::vector<float> logits = make_logits(vocab, static_cast<Shape>(state.range(1)));
+  for (auto _ : state) benchmark::DoNotOptimize(max_logit(logits.data(), vocab));
+}
+
+void BM_NaiveTopP09Temp07(benchmark::State& state) {
+  const auto vocab = static_cast<int32_t>(state.range(0));
+  const std::vector<float> logits = make_logits(vocab, static_cast<Shape>(state.range(1)));
+  std::vector<int32_t> ids(vocab);
+  std::vector<float> probs(vocab);
+  std::mt19937_64 gen(7);
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  for (auto _ : state) {
+    const float max = *std::max_element(logits.begin(), logits.end());
+    double z = 0.0;
+    for (int32_t i = 0; i < vocab; ++i) z += probs[i] = std::exp((logits[i] - max) / 0.7f);
+    std::iota(ids.begin(), ids.end(), 0);
+    std::sort(ids.begin(), ids.end(), [&](int32_t a, int32_t b) { return probs[a] > probs[b]; });
+    double mass = 0.0;
+    int32_t keep = 0;
+    while (keep < vocab && mass < 0.9 * z) mass += probs[ids[keep++]];
+    const double target = uniform(gen) * mass;
+    double cum = 0.0;
+    int32_t token = ids[keep - 1];
+    for (int32_t j = 0; j < keep; ++j) {
+      cum += probs[ids[j]];
+      if (cum > target) {
+        token = ids[j];
+        break;
+      }
+    }
+    benchmark::DoNotOptimize(token);
+  }
+}
+
 void shapes(benchmark::internal::Benchmark* b) {
   for (int64_t vocab : {49152, 151936}) {
     for (int64_t shape : {kPeaked, kFlat}) b->Args({vocab, shape});
@@ -90,6 +133,8 @@ BENCHMARK(BM_TopP09Temp07)->Apply(shapes);
 BENCHMARK(BM_Temp10)->Apply(shapes);
 BENCHMARK(BM_TopK50Temp07)->Apply(shapes);
 BENCHMARK(BM_TopP09Temp07Logprobs5)->Apply(shapes);
+BENCHMARK(BM_ReadRow)->Apply(shapes);
+BENCHMARK(BM_NaiveTopP09Temp07)->Apply(shapes);
 
 }  // namespace
 }  // namespace tandem::sampling
