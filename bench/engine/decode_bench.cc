@@ -1,0 +1,83 @@
+// Decode throughput of the engine on one model: single-stream tokens/s and batched decode at the
+// given batch sizes, measured the way bench/peer/llama_cpp_decode.py measures llama.cpp (prompts
+// prefilled first, then `steps` decode steps of one token per sequence; greedy). Prints one JSON
+// line per batch size. Usage: tandem_bench_decode [--model PATH] [--threads N] [--batch 1,8,32]
+//                                                 [--steps 64] [--prompt-len 16] [--repeats 3]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/model_paths.h"
+#include "kernels/backend.h"
+#include "worker/model/model_loader.h"
+#include "worker/runtime/kv_cache.h"
+
+using namespace tandem;
+
+int main(int argc, char** argv) {
+  CLI::App app{"Engine decode throughput"};
+  std::string model_path = cli::default_model_path();
+  int threads = 2, steps = 64, prompt_len = 16, repeats = 3;
+  std::vector<int> batches = {1, 8, 32};
+  app.add_option("--model", model_path);
+  app.add_option("--threads", threads);
+  app.add_option("--batch", batches)->delimiter(',');
+  app.add_option("--steps", steps);
+  app.add_option("--prompt-len", prompt_len);
+  app.add_option("--repeats", repeats);
+  CLI11_PARSE(app, argc, argv);
+
+  auto backend = kernels::make_cpu_backend(threads);
+  auto loaded = model::load_model(model_path, *backend);
+  if (!loaded.ok()) {
+    fmt::print(stderr, "{}\n", loaded.status().to_string());
+    return 1;
+  }
+  model::LlamaModel& m = *loaded->model;
+  const model::ModelConfig& c = m.config();
+  for (int bs : batches) {
+    std::vector<double> rates;
+    for (int rep = 0; rep < repeats; ++rep) {
+      runtime::KvCache kv(c.num_layers, bs * (prompt_len + steps + 1), c.kv_dim());
+      std::vector<std::vector<int32_t>> slots(bs);
+      std::vector<int32_t> last(bs);
+      model::ForwardBatch b;
+      for (int s = 0; s < bs; ++s) {
+        std::vector<int32_t> prompt;
+        for (int i = 0; i < prompt_len; ++i) prompt.push_back(100 + (s * 131 + i * 17) % 20000);
+        (void)kv.allocator().allocate(prompt_len, slots[s]);
+        b.add_sequence(prompt, slots[s]);
+      }
+      std::vector<float> logits(static_cast<size_t>(bs) * c.vocab_size);
+      m.forward(b, kv, logits.data());
+      auto argmax = [&](int s) {
+        const float* row = logits.data() + static_cast<size_t>(s) * c.vocab_size;
+        return static_cast<int32_t>(std::max_element(row, row + c.vocab_size) - row);
+      };
+      for (int s = 0; s < bs; ++s) last[s] = argmax(s);
+      auto t0 = std::chrono::steady_clock::now();
+      for (int step = 0; step < steps; ++step) {
+        b.clear();
+        for (int s = 0; s < bs; ++s) {
+          (void)kv.allocator().allocate(1, slots[s]);
+          b.add_sequence(std::span<const int32_t>(&last[s], 1), slots[s]);
+        }
+        m.forward(b, kv, logits.data());
+        for (int s = 0; s < bs; ++s) last[s] = argmax(s);
+      }
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      rates.push_back(bs * steps / secs);
+    }
+    std::sort(rates.begin(), rates.end());
+    fmt::print("{{\"engine\": \"tandem\", \"batch\": {}, \"threads\": {}, \"steps\": {}, \"tok_per_s_median\": {:.2f}, "
+               "\"tok_per_s_best\": {:.2f}, \"ms_per_step_median\": {:.3f}}}\n",
+               bs, threads, steps, rates[rates.size() / 2], rates.back(), 1e3 * bs / rates[rates.size() / 2]);
+    std::fflush(stdout);
+  }
+  return 0;
+}
