@@ -18,8 +18,17 @@ constexpr int kSpinIterations = 20000;
 // Chunks per thread: enough that a late or slow thread leaves little for the others to wait on,
 // few enough that claiming (one CAS each) stays negligible.
 constexpr int64_t kChunksPerThread = 4;
+constexpr int64_t kMaxChunks = 0xffff;
 
+// work_ layout: generation (32 bits) | chunk count (16) | next unclaimed chunk (16). The count
+// lives in the same word as the claim cursor so a claim can never be checked against another
+// job's count (the race that a separate counter allows while the caller sets up the next job).
 uint32_t generation_of(uint64_t w) { return static_cast<uint32_t>(w >> 32); }
+int64_t chunks_of(uint64_t w) { return static_cast<int64_t>((w >> 16) & 0xffffu); }
+int64_t next_of(uint64_t w) { return static_cast<int64_t>(w & 0xffffu); }
+uint64_t make_work(uint32_t generation, int64_t chunks) {
+  return static_cast<uint64_t>(generation) << 32 | static_cast<uint64_t>(chunks) << 16;
+}
 }  // namespace
 
 ThreadPool::ThreadPool(int num_threads) {
@@ -33,7 +42,7 @@ ThreadPool::~ThreadPool() {
     std::lock_guard<std::mutex> lock(mu_);
     stop_.store(true);
     ++generation_;
-    work_.store(static_cast<uint64_t>(generation_) << 32, std::memory_order_release);
+    work_.store(make_work(generation_, 0), std::memory_order_release);
   }
   cv_.notify_all();
   for (auto& t : threads_) t.join();
@@ -43,11 +52,11 @@ void ThreadPool::run_chunks(int index, uint32_t generation) {
   while (true) {
     uint64_t w = work_.load(std::memory_order_acquire);
     if (generation_of(w) != generation) return;
-    const int64_t chunk = static_cast<int64_t>(w & 0xffffffffu);
-    // Job fields are read after seeing this generation and before the CAS: if the CAS succeeds
-    // the job was still current, so the values read belong to it.
-    const int64_t chunks = chunks_.load(std::memory_order_relaxed);
+    const int64_t chunk = next_of(w), chunks = chunks_of(w);
     if (chunk >= chunks) return;
+    // Job fields are read after seeing an unclaimed chunk and before the CAS that claims it. If
+    // the CAS succeeds the word never changed, so the job was unfinished throughout and the
+    // caller (which rewrites the fields only between jobs) cannot have touched them.
     const RangeFn* fn = fn_.load(std::memory_order_relaxed);
     const int64_t n = n_.load(std::memory_order_relaxed);
     const int64_t grain = grain_.load(std::memory_order_relaxed);
@@ -68,16 +77,15 @@ void ThreadPool::parallel_for(int64_t n, const RangeFn& fn, int64_t grain) {
     fn(0, n, 0);
     return;
   }
-  const int64_t chunks = std::min<int64_t>(blocks, kChunksPerThread * num_threads_);
+  const int64_t chunks = std::min({blocks, kChunksPerThread * num_threads_, kMaxChunks});
   fn_.store(&fn, std::memory_order_relaxed);
   n_.store(n, std::memory_order_relaxed);
   grain_.store(grain, std::memory_order_relaxed);
-  chunks_.store(chunks, std::memory_order_relaxed);
   done_.store(0, std::memory_order_relaxed);
   {
     std::lock_guard<std::mutex> lock(mu_);  // pairs with the workers' wait predicate: no lost wakeup
     ++generation_;
-    work_.store(static_cast<uint64_t>(generation_) << 32, std::memory_order_release);
+    work_.store(make_work(generation_, chunks), std::memory_order_release);
   }
   cv_.notify_all();
   run_chunks(0, generation_);

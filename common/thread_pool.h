@@ -41,8 +41,9 @@ class ThreadPool {
 
   int num_threads_;
   std::vector<std::thread> threads_;
-  // (generation << 32) | next unclaimed chunk. A chunk is claimed by a CAS that also proves the
-  // job is still current, so a late worker can never run a stale job.
+  // Generation, chunk count and next unclaimed chunk in one word (thread_pool.cc). A chunk is
+  // claimed by a CAS that also proves the job is still current, so a late worker never runs or
+  // counts a stale job.
   std::atomic<uint64_t> work_{0};
   std::atomic<int64_t> done_{0};  // chunks finished in the current job
   std::atomic<bool> stop_{false};
@@ -53,7 +54,6 @@ class ThreadPool {
   std::atomic<const RangeFn*> fn_{nullptr};
   std::atomic<int64_t> n_{0};
   std::atomic<int64_t> grain_{1};
-  std::atomic<int64_t> chunks_{0};
 };
 
 }  // namespace tandem
