@@ -56,6 +56,7 @@ void dot_rows(const QGemmArgs& a, PackMode mode, bool is_signed, const int8_t* q
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[C];
   float extra[C];
+  #pragma GCC unroll 16
   for (int c = 0; c < C; ++c) {
     acc[c] = _mm256_setzero_ps();
     extra[c] = 0.0f;
@@ -64,6 +65,7 @@ void dot_rows(const QGemmArgs& a, PackMode mode, bool is_signed, const int8_t* q
     const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 32 * b));
     // vpmaddubsw needs an unsigned left operand; signed Q8_0 weights move their sign onto x.
     const __m256i wu = is_signed ? _mm256_sign_epi8(w, w) : w;
+    #pragma GCC unroll 16
     for (int c = 0; c < C; ++c) {
       const int64_t ib = (r + c) * nb + b;
       __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qs + (r + c) * x.k + 32 * b));
@@ -86,6 +88,7 @@ void dot_rows(const QGemmArgs& a, PackMode mode, bool is_signed, const int8_t* q
       acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32), scale, acc[c]);
     }
   }
+  #pragma GCC unroll 16
   for (int c = 0; c < C; ++c) a.y[(r + c) * a.n + j] = hsum(acc[c]) + extra[c] + (a.bias ? a.bias[j] : 0.0f);
 }
 
@@ -106,6 +109,7 @@ void quantize_acts(const float* x, int64_t r0, int64_t r1, int offset, const Act
       const float* v = x + r * a.k + b * kActBlock;
       __m256 f[4];
       __m256 mx = _mm256_setzero_ps();
+      #pragma GCC unroll 16
       for (int i = 0; i < 4; ++i) {
         f[i] = _mm256_loadu_ps(v + 8 * i);
         mx = _mm256_max_ps(mx, _mm256_andnot_ps(sign, f[i]));
@@ -118,6 +122,7 @@ void quantize_acts(const float* x, int64_t r0, int64_t r1, int offset, const Act
       const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
       const __m256 vid = _mm256_set1_ps(id);
       __m256i qi[4];
+      #pragma GCC unroll 16
       for (int i = 0; i < 4; ++i) qi[i] = _mm256_cvtps_epi32(_mm256_mul_ps(f[i], vid));  // MXCSR: nearest-even
       const int32_t lo = hsum_epi32(_mm256_add_epi32(qi[0], qi[1]));
       const int32_t hi = hsum_epi32(_mm256_add_epi32(qi[2], qi[3]));

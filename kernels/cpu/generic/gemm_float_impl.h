@@ -36,12 +36,15 @@ void dot_rows(const FGemmArgs& a, int64_t j, int64_t r0) {
   using T = typename V::T;
   const uint8_t* row = a.w + j * a.row_bytes;
   T acc[C];
+  #pragma GCC unroll 16
   for (int c = 0; c < C; ++c) acc[c] = V::zero();
   int64_t i = 0;
   for (; i + V::kW <= a.k; i += V::kW) {
     const T w = load_weights<V>(a.type, row, i);
+    #pragma GCC unroll 16
     for (int c = 0; c < C; ++c) acc[c] = V::fma(w, V::load(a.x + (r0 + c) * a.k + i), acc[c]);
   }
+  #pragma GCC unroll 16
   for (int c = 0; c < C; ++c) {
     float s = V::reduce_add(acc[c]);
     for (int64_t t = i; t < a.k; ++t) s += weight_at(a.type, row, t) * a.x[(r0 + c) * a.k + t];
@@ -56,18 +59,25 @@ void panel_kernel(const FGemmArgs& a, const float* panel, int64_t kc, int64_t k0
   using T = typename V::T;
   constexpr int NV = kFloatTileRows / V::kW;
   T acc[MR][NV];
+  #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
+    #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
   for (int64_t kk = 0; kk < kc; ++kk) {
     T w[NV];
+    #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) w[v] = V::load(panel + kk * kFloatTileRows + v * V::kW);
+    #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
       const T xv = V::set1(a.x[(r0 + i) * a.k + k0 + kk]);
+      #pragma GCC unroll 16
       for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(xv, w[v], acc[i][v]);
     }
   }
+  #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
     float* y = a.y + (r0 + i) * a.n + j0;
+    #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) {
       const int n = cols - v * V::kW;
       if (n <= 0) break;
