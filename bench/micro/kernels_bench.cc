@@ -154,9 +154,14 @@ void BM_AttentionDecode(benchmark::State& state) {
     for (float& v : kc[l]) v = dist(rng);
     for (float& v : vc[l]) v = dist(rng);
   }
+  // Pages of 16 contiguous slots, the pages scattered over the pool (as a paged KV pool
+  // allocates them).
+  constexpr int kPage = 16;
+  std::vector<int32_t> pages(static_cast<size_t>(slots / kPage));
+  std::iota(pages.begin(), pages.end(), 0);
+  std::shuffle(pages.begin(), pages.end(), rng);
   std::vector<int32_t> slot_ids(static_cast<size_t>(slots));
-  std::iota(slot_ids.begin(), slot_ids.end(), 0);
-  std::shuffle(slot_ids.begin(), slot_ids.end(), rng);  // pages scattered over the pool
+  for (int64_t i = 0; i < slots; ++i) slot_ids[i] = pages[i / kPage] * kPage + static_cast<int32_t>(i % kPage);
   std::vector<int32_t> q_off(seqs + 1), ctx_lens(seqs, ctx), slot_off(seqs + 1);
   for (int s = 0; s <= seqs; ++s) {
     q_off[s] = s;

@@ -26,6 +26,12 @@ int32_t hsum_epi32(__m256i v) {
   return _mm_cvtsi128_si32(s);
 }
 
+float f16(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
 // Vectorized decoders for the 32-element formats; K-quants use the scalar one.
 void prep_row(DType type, const uint8_t* row, int64_t k, int8_t* q, float* s0, float* s1) {
   const int64_t nb = k / 32;
@@ -36,14 +42,20 @@ void prep_row(DType type, const uint8_t* row, int64_t k, int8_t* q, float* s0, f
       const int bb = type == DType::kQ4_0 ? 18 : 20;
       for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* p = row + bb * b;
-        s0[b] = load_f16(p);
-        s1[b] = type == DType::kQ4_1 ? load_f16(p + 2) : 0.0f;
+        s0[b] = f16(p);
+        s1[b] = type == DType::kQ4_1 ? f16(p + 2) : 0.0f;
         const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + bb - 16));
         _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 32 * b), _mm_and_si128(v, low4));
         _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 32 * b + 16), _mm_and_si128(_mm_srli_epi16(v, 4), low4));
       }
       return;
     }
+    case DType::kQ8_0:
+      for (int64_t b = 0; b < nb; ++b) {
+        s0[b] = f16(row + 34 * b);
+        std::memcpy(q + 32 * b, row + 34 * b + 2, 32);
+      }
+      return;
     default: prep_row_scalar(type, row, k, q, s0, s1); return;
   }
 }

@@ -16,7 +16,7 @@ inline constexpr int kFloatTileRows = 16;  // output columns per panel
 inline constexpr int kFloatKc = 256;       // k per panel
 inline constexpr int kFloatSmallM = 8;     // below this many x rows: dot products
 
-static inline int64_t gemm_f_scratch_floats() { return static_cast<int64_t>(kFloatKc) * kFloatTileRows + 64; }
+static inline int64_t gemm_f_scratch_floats() { return static_cast<int64_t>(kFloatKc) * (kFloatTileRows + 1) + 64; }
 
 static inline float weight_at(DType t, const uint8_t* row, int64_t i) {
   if (t == DType::kF32) return reinterpret_cast<const float*>(row)[i];
@@ -107,9 +107,14 @@ void gemm_f(const FGemmArgs& a, int64_t n0, int64_t n1, int64_t r0, int64_t r1, 
     const int cols = static_cast<int>(n1 - j0 < kFloatTileRows ? n1 - j0 : kFloatTileRows);
     for (int64_t k0 = 0; k0 < a.k; k0 += kFloatKc) {
       const int64_t kc = a.k - k0 < kFloatKc ? a.k - k0 : kFloatKc;
+      // Convert each row's chunk with vector loads (F16C / shifts), then interleave.
+      float* row_f32 = scratch + kFloatKc * kFloatTileRows;
       for (int c = 0; c < kFloatTileRows; ++c) {
         const uint8_t* row = a.w + (j0 + (c < cols ? c : cols - 1)) * a.row_bytes;
-        for (int64_t kk = 0; kk < kc; ++kk) scratch[kk * kFloatTileRows + c] = weight_at(a.type, row, k0 + kk);
+        int64_t kk = 0;
+        for (; kk + V::kW <= kc; kk += V::kW) V::store(row_f32 + kk, load_weights<V>(a.type, row, k0 + kk));
+        for (; kk < kc; ++kk) row_f32[kk] = weight_at(a.type, row, k0 + kk);
+        for (kk = 0; kk < kc; ++kk) scratch[kk * kFloatTileRows + c] = row_f32[kk];
       }
       int64_t r = r0;
       for (; r + MR <= r1; r += MR) panel_kernel<V, MR>(a, scratch, kc, k0, j0, cols, r, k0 == 0);
