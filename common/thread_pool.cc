@@ -14,12 +14,26 @@
 namespace tandem {
 
 namespace {
-// Workers spin this many pauses (~0.1 ms) for the next job before sleeping on the condition variable.
-constexpr int kSpinIterations = 2000;
-// The caller spins this long for stragglers, then yields: with more threads than free cores (other
-// processes, oversubscribed tests) spinning would steal the core the straggler needs.
+// Workers spin this many pauses for the next job before sleeping on the condition variable;
+// every 64th iteration yields so that, with more threads than free cores (other processes,
+// oversubscribed tests), a spinning worker does not steal the core a straggler needs.
+constexpr int kSpinIterations = 20000;
 constexpr int kCallerSpinIterations = 1000;
+// Chunks per thread: enough that a late or slow thread leaves little for the others to wait on,
+// few enough that claiming (one CAS each) stays negligible.
+constexpr int64_t kChunksPerThread = 4;
+constexpr int64_t kMaxChunks = 0xffff;
+
+// work_ layout: generation (32 bits) | chunk count (16) | next unclaimed chunk (16). The count
+// lives in the same word as the claim cursor so a claim can never be checked against another
+// job's count (the race that a separate counter allows while the caller sets up the next job).
+uint32_t generation_of(uint64_t w) { return static_cast<uint32_t>(w >> 32); }
+int64_t chunks_of(uint64_t w) { return static_cast<int64_t>((w >> 16) & 0xffffu); }
+int64_t next_of(uint64_t w) { return static_cast<int64_t>(w & 0xffffu); }
+uint64_t make_work(uint32_t generation, int64_t chunks) {
+  return static_cast<uint64_t>(generation) << 32 | static_cast<uint64_t>(chunks) << 16;
 }
+}  // namespace
 
 ThreadPool::ThreadPool(int num_threads) {
   if (num_threads <= 0) num_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -31,73 +45,83 @@ ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_.store(true);
-    generation_.fetch_add(1);
+    ++generation_;
+    work_.store(make_work(generation_, 0), std::memory_order_release);
   }
   cv_.notify_all();
   for (auto& t : threads_) t.join();
 }
 
-void ThreadPool::run_share(int index) {
-  if (index >= active_) return;
-  const int64_t blocks = (n_ + grain_ - 1) / grain_;
-  const int64_t b0 = blocks * index / active_;
-  const int64_t b1 = blocks * (index + 1) / active_;
-  const int64_t begin = std::min(n_, b0 * grain_);
-  const int64_t end = std::min(n_, b1 * grain_);
-  if (begin < end) (*fn_)(begin, end, index);
+void ThreadPool::run_chunks(int index, uint32_t generation) {
+  while (true) {
+    uint64_t w = work_.load(std::memory_order_acquire);
+    if (generation_of(w) != generation) return;
+    const int64_t chunk = next_of(w), chunks = chunks_of(w);
+    if (chunk >= chunks) return;
+    // Job fields are read after seeing an unclaimed chunk and before the CAS that claims it. If
+    // the CAS succeeds the word never changed, so the job was unfinished throughout and the
+    // caller (which rewrites the fields only between jobs) cannot have touched them.
+    const RangeFn* fn = fn_.load(std::memory_order_relaxed);
+    const int64_t n = n_.load(std::memory_order_relaxed);
+    const int64_t grain = grain_.load(std::memory_order_relaxed);
+    if (!work_.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel)) continue;
+    const int64_t blocks = (n + grain - 1) / grain;
+    const int64_t begin = std::min(n, blocks * chunk / chunks * grain);
+    const int64_t end = std::min(n, blocks * (chunk + 1) / chunks * grain);
+    if (begin < end) (*fn)(begin, end, index);
+    done_.fetch_add(1, std::memory_order_release);
+  }
 }
 
 void ThreadPool::parallel_for(int64_t n, const RangeFn& fn, int64_t grain) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
   const int64_t blocks = (n + grain - 1) / grain;
-  const int active = static_cast<int>(std::min<int64_t>(num_threads_, blocks));
-  if (active <= 1) {
+  if (num_threads_ <= 1 || blocks <= 1) {
     fn(0, n, 0);
     return;
   }
-  fn_ = &fn;
-  n_ = n;
-  grain_ = grain;
-  active_ = active;
-  pending_.store(num_threads_ - 1, std::memory_order_relaxed);
+  const int64_t chunks = std::min({blocks, kChunksPerThread * num_threads_, kMaxChunks});
+  fn_.store(&fn, std::memory_order_relaxed);
+  n_.store(n, std::memory_order_relaxed);
+  grain_.store(grain, std::memory_order_relaxed);
+  done_.store(0, std::memory_order_relaxed);
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    generation_.fetch_add(1, std::memory_order_release);
+    std::lock_guard<std::mutex> lock(mu_);  // pairs with the workers' wait predicate: no lost wakeup
+    ++generation_;
+    work_.store(make_work(generation_, chunks), std::memory_order_release);
   }
   cv_.notify_all();
-  run_share(0);
-  for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
+  run_chunks(0, generation_);
+  for (int spin = 0; done_.load(std::memory_order_acquire) != chunks; ++spin) {
     if (spin < kCallerSpinIterations) {
       TANDEM_PAUSE();
     } else {
       std::this_thread::yield();
     }
   }
-  fn_ = nullptr;
 }
 
 void ThreadPool::worker_loop(int index) {
-  uint64_t seen = 0;
+  uint32_t seen = 0;
   while (true) {
-    uint64_t gen = generation_.load(std::memory_order_acquire);
+    uint32_t gen = generation_of(work_.load(std::memory_order_acquire));
     for (int spin = 0; gen == seen && spin < kSpinIterations; ++spin) {
       if (spin % 64 == 63) {
         std::this_thread::yield();
       } else {
         TANDEM_PAUSE();
       }
-      gen = generation_.load(std::memory_order_acquire);
+      gen = generation_of(work_.load(std::memory_order_acquire));
     }
     if (gen == seen) {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
-      gen = generation_.load(std::memory_order_acquire);
+      cv_.wait(lock, [&] { return generation_of(work_.load(std::memory_order_acquire)) != seen; });
+      gen = generation_of(work_.load(std::memory_order_acquire));
     }
     seen = gen;
     if (stop_.load()) return;
-    run_share(index);
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    run_chunks(index, gen);
   }
 }
 

@@ -26,6 +26,12 @@ int32_t hsum_epi32(__m256i v) {
   return _mm_cvtsi128_si32(s);
 }
 
+float f16(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
 // Vectorized decoders for the 32-element formats; K-quants use the scalar one.
 void prep_row(DType type, const uint8_t* row, int64_t k, int8_t* q, float* s0, float* s1) {
   const int64_t nb = k / 32;
@@ -36,14 +42,20 @@ void prep_row(DType type, const uint8_t* row, int64_t k, int8_t* q, float* s0, f
       const int bb = type == DType::kQ4_0 ? 18 : 20;
       for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* p = row + bb * b;
-        s0[b] = load_f16(p);
-        s1[b] = type == DType::kQ4_1 ? load_f16(p + 2) : 0.0f;
+        s0[b] = f16(p);
+        s1[b] = type == DType::kQ4_1 ? f16(p + 2) : 0.0f;
         const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + bb - 16));
         _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 32 * b), _mm_and_si128(v, low4));
         _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 32 * b + 16), _mm_and_si128(_mm_srli_epi16(v, 4), low4));
       }
       return;
     }
+    case DType::kQ8_0:
+      for (int64_t b = 0; b < nb; ++b) {
+        s0[b] = f16(row + 34 * b);
+        std::memcpy(q + 32 * b, row + 34 * b + 2, 32);
+      }
+      return;
     default: prep_row_scalar(type, row, k, q, s0, s1); return;
   }
 }
@@ -56,6 +68,7 @@ void dot_rows(const QGemmArgs& a, PackMode mode, bool is_signed, const int8_t* q
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[C];
   float extra[C];
+  #pragma GCC unroll 16
   for (int c = 0; c < C; ++c) {
     acc[c] = _mm256_setzero_ps();
     extra[c] = 0.0f;
@@ -64,6 +77,7 @@ void dot_rows(const QGemmArgs& a, PackMode mode, bool is_signed, const int8_t* q
     const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 32 * b));
     // vpmaddubsw needs an unsigned left operand; signed Q8_0 weights move their sign onto x.
     const __m256i wu = is_signed ? _mm256_sign_epi8(w, w) : w;
+    #pragma GCC unroll 16
     for (int c = 0; c < C; ++c) {
       const int64_t ib = (r + c) * nb + b;
       __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qs + (r + c) * x.k + 32 * b));
@@ -86,6 +100,7 @@ void dot_rows(const QGemmArgs& a, PackMode mode, bool is_signed, const int8_t* q
       acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32), scale, acc[c]);
     }
   }
+  #pragma GCC unroll 16
   for (int c = 0; c < C; ++c) a.y[(r + c) * a.n + j] = hsum(acc[c]) + extra[c] + (a.bias ? a.bias[j] : 0.0f);
 }
 
@@ -106,6 +121,7 @@ void quantize_acts(const float* x, int64_t r0, int64_t r1, int offset, const Act
       const float* v = x + r * a.k + b * kActBlock;
       __m256 f[4];
       __m256 mx = _mm256_setzero_ps();
+      #pragma GCC unroll 16
       for (int i = 0; i < 4; ++i) {
         f[i] = _mm256_loadu_ps(v + 8 * i);
         mx = _mm256_max_ps(mx, _mm256_andnot_ps(sign, f[i]));
@@ -118,6 +134,7 @@ void quantize_acts(const float* x, int64_t r0, int64_t r1, int offset, const Act
       const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
       const __m256 vid = _mm256_set1_ps(id);
       __m256i qi[4];
+      #pragma GCC unroll 16
       for (int i = 0; i < 4; ++i) qi[i] = _mm256_cvtps_epi32(_mm256_mul_ps(f[i], vid));  // MXCSR: nearest-even
       const int32_t lo = hsum_epi32(_mm256_add_epi32(qi[0], qi[1]));
       const int32_t hi = hsum_epi32(_mm256_add_epi32(qi[2], qi[3]));

@@ -13,6 +13,7 @@ namespace {
 
 constexpr int64_t kKcBlocks = 64;  // K chunk packed at once: 64 x 640 B = 40 KiB (L1/L2 resident)
 constexpr int kMaxRows = 8;        // activation rows per microkernel pass
+constexpr int kMaxFusedRows = 2;   // up to this many rows: pack in registers, once per row pass
 
 inline __m512i bcast_dword(const int8_t* p) {
   int32_t v;
@@ -20,21 +21,47 @@ inline __m512i bcast_dword(const int8_t* p) {
   return _mm512_set1_epi32(v);
 }
 
-// y[r .. r+C, j0 .. j0+16] (+)= packed blocks [0, nblk) . acts rows r.. at act blocks blk0.. .
-template <PackMode M, int C>
-void tile_kernel(const PackedBlock* pk, int64_t nblk, const ActQ8& a, int64_t r, int64_t blk0, float* y,
-                 int64_t ldy, __mmask16 mask, bool first, const float* bias) {
+// Where a microkernel pass gets its packed blocks: from a PackedBlock array packed earlier
+// (shared by every pass over the activation rows), or packed on the fly into registers (one
+// pass only: few activation rows, Q4_0 / Q4_1 / Q8_0).
+struct StoredBlocks {
+  const PackedBlock* pk;
+  RegBlock get(int64_t b) const {
+    RegBlock r;
+#pragma GCC unroll 8
+    for (int t = 0; t < 8; ++t) r.w[t] = _mm512_load_si512(pk[b].w[t]);
+    r.s0 = _mm512_load_ps(pk[b].s0);
+    r.s1 = _mm512_load_ps(pk[b].s1);
+    return r;
+  }
+};
+
+template <DType T>
+struct LiveBlocks {
+  const uint8_t* const* rows;
+  int64_t b0;
+  RegBlock get(int64_t b) const {
+    if constexpr (T == DType::kQ8_0) {
+      return pack_block_q8_0(rows, b0 + b);
+    } else {
+      return pack_block_q4<T == DType::kQ4_1>(rows, b0 + b);
+    }
+  }
+};
+
+// y[r .. r+C, j0 .. j0+16] (+)= blocks [0, nblk) of src . acts rows r.. at act blocks blk0.. .
+template <PackMode M, int C, class Src>
+void tile_kernel(const Src& src, int64_t nblk, const ActQ8& a, int64_t r, int64_t blk0, float* y, int64_t ldy,
+                 __mmask16 mask, bool first, const float* bias) {
   __m512 tot[C], totm[C];
+#pragma GCC unroll 16
   for (int c = 0; c < C; ++c) {
     tot[c] = _mm512_setzero_ps();
     totm[c] = _mm512_setzero_ps();
   }
   for (int64_t b = 0; b < nblk; ++b) {
-    const PackedBlock& p = pk[b];
-    __m512i w[8];
-    for (int t = 0; t < 8; ++t) w[t] = _mm512_load_si512(p.w[t]);
-    const __m512 s0 = _mm512_load_ps(p.s0);
-    const __m512 s1 = _mm512_load_ps(p.s1);
+    const RegBlock p = src.get(b);
+#pragma GCC unroll 16
     for (int c = 0; c < C; ++c) {
       const int64_t ib = (r + c) * a.nb + blk0 + b;
       const int8_t* xq = a.qs + (r + c) * a.k + (blk0 + b) * 32;
@@ -42,18 +69,22 @@ void tile_kernel(const PackedBlock* pk, int64_t nblk, const ActQ8& a, int64_t r,
       if constexpr (M == PackMode::kHalves) {
         __m512i lo = _mm512_set1_epi32(a.corr16[2 * ib]);
         __m512i hi = _mm512_set1_epi32(a.corr16[2 * ib + 1]);
-        for (int t = 0; t < 4; ++t) lo = _mm512_dpbusd_epi32(lo, w[t], bcast_dword(xq + 4 * t));
-        for (int t = 4; t < 8; ++t) hi = _mm512_dpbusd_epi32(hi, w[t], bcast_dword(xq + 4 * t));
-        tot[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(lo), _mm512_mul_ps(s0, dx), tot[c]);
-        totm[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(hi), _mm512_mul_ps(s1, dx), totm[c]);
+#pragma GCC unroll 4
+        for (int t = 0; t < 4; ++t) lo = _mm512_dpbusd_epi32(lo, p.w[t], bcast_dword(xq + 4 * t));
+#pragma GCC unroll 4
+        for (int t = 4; t < 8; ++t) hi = _mm512_dpbusd_epi32(hi, p.w[t], bcast_dword(xq + 4 * t));
+        tot[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(lo), _mm512_mul_ps(p.s0, dx), tot[c]);
+        totm[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(hi), _mm512_mul_ps(p.s1, dx), totm[c]);
       } else {
         __m512i acc = M == PackMode::kOffset ? _mm512_set1_epi32(a.corr[ib]) : _mm512_setzero_si512();
-        for (int t = 0; t < 8; ++t) acc = _mm512_dpbusd_epi32(acc, w[t], bcast_dword(xq + 4 * t));
-        tot[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_mul_ps(s0, dx), tot[c]);
-        if constexpr (M == PackMode::kMin) totm[c] = _mm512_fmadd_ps(s1, _mm512_set1_ps(a.ds[ib]), totm[c]);
+#pragma GCC unroll 8
+        for (int t = 0; t < 8; ++t) acc = _mm512_dpbusd_epi32(acc, p.w[t], bcast_dword(xq + 4 * t));
+        tot[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_mul_ps(p.s0, dx), tot[c]);
+        if constexpr (M == PackMode::kMin) totm[c] = _mm512_fmadd_ps(p.s1, _mm512_set1_ps(a.ds[ib]), totm[c]);
       }
     }
   }
+#pragma GCC unroll 16
   for (int c = 0; c < C; ++c) {
     float* yr = y + (r + c) * ldy;
     __m512 out = _mm512_add_ps(tot[c], totm[c]);
@@ -66,19 +97,31 @@ void tile_kernel(const PackedBlock* pk, int64_t nblk, const ActQ8& a, int64_t r,
   }
 }
 
-template <PackMode M>
-void sweep_rows(const PackedBlock* pk, int64_t nblk, const ActQ8& a, int64_t r0, int64_t r1, int64_t blk0,
-                float* y, int64_t ldy, __mmask16 mask, bool first, const float* bias) {
+template <PackMode M, class Src>
+void sweep_rows(const Src& src, int64_t nblk, const ActQ8& a, int64_t r0, int64_t r1, int64_t blk0, float* y,
+                int64_t ldy, __mmask16 mask, bool first, const float* bias) {
   int64_t r = r0;
-  for (; r + kMaxRows <= r1; r += kMaxRows) tile_kernel<M, kMaxRows>(pk, nblk, a, r, blk0, y, ldy, mask, first, bias);
+  for (; r + kMaxRows <= r1; r += kMaxRows) tile_kernel<M, kMaxRows>(src, nblk, a, r, blk0, y, ldy, mask, first, bias);
   switch (r1 - r) {
-    case 7: tile_kernel<M, 7>(pk, nblk, a, r, blk0, y, ldy, mask, first, bias); break;
-    case 6: tile_kernel<M, 6>(pk, nblk, a, r, blk0, y, ldy, mask, first, bias); break;
-    case 5: tile_kernel<M, 5>(pk, nblk, a, r, blk0, y, ldy, mask, first, bias); break;
-    case 4: tile_kernel<M, 4>(pk, nblk, a, r, blk0, y, ldy, mask, first, bias); break;
-    case 3: tile_kernel<M, 3>(pk, nblk, a, r, blk0, y, ldy, mask, first, bias); break;
-    case 2: tile_kernel<M, 2>(pk, nblk, a, r, blk0, y, ldy, mask, first, bias); break;
-    case 1: tile_kernel<M, 1>(pk, nblk, a, r, blk0, y, ldy, mask, first, bias); break;
+    case 7: tile_kernel<M, 7>(src, nblk, a, r, blk0, y, ldy, mask, first, bias); break;
+    case 6: tile_kernel<M, 6>(src, nblk, a, r, blk0, y, ldy, mask, first, bias); break;
+    case 5: tile_kernel<M, 5>(src, nblk, a, r, blk0, y, ldy, mask, first, bias); break;
+    case 4: tile_kernel<M, 4>(src, nblk, a, r, blk0, y, ldy, mask, first, bias); break;
+    case 3: tile_kernel<M, 3>(src, nblk, a, r, blk0, y, ldy, mask, first, bias); break;
+    case 2: tile_kernel<M, 2>(src, nblk, a, r, blk0, y, ldy, mask, first, bias); break;
+    case 1: tile_kernel<M, 1>(src, nblk, a, r, blk0, y, ldy, mask, first, bias); break;
+    default: break;
+  }
+}
+
+// Few activation rows and a 32-element format: pack in registers, no PackedBlock round trip.
+template <DType T, PackMode M>
+void fused_tile(const uint8_t* const* rows, int64_t nb, const ActQ8& a, int64_t r0, int64_t r1, float* y,
+                int64_t ldy, __mmask16 mask, const float* bias) {
+  const LiveBlocks<T> src{rows, 0};
+  switch (r1 - r0) {
+    case 1: tile_kernel<M, 1>(src, nb, a, r0, 0, y, ldy, mask, true, bias); break;
+    case 2: tile_kernel<M, 2>(src, nb, a, r0, 0, y, ldy, mask, true, bias); break;
     default: break;
   }
 }
@@ -133,14 +176,23 @@ void gemm_q(const QGemmArgs& a, int64_t n0, int64_t n1, int64_t r0, int64_t r1, 
     const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1);
     const float* bias = a.bias ? a.bias + j0 : nullptr;
     float* y = a.y + j0;
+    if (r1 - r0 <= kMaxFusedRows) {
+      switch (a.type) {
+        case DType::kQ4_0: fused_tile<DType::kQ4_0, PackMode::kOffset>(rows, nb, *a.acts, r0, r1, y, a.n, mask, bias); continue;
+        case DType::kQ4_1: fused_tile<DType::kQ4_1, PackMode::kMin>(rows, nb, *a.acts, r0, r1, y, a.n, mask, bias); continue;
+        case DType::kQ8_0: fused_tile<DType::kQ8_0, PackMode::kOffset>(rows, nb, *a.acts, r0, r1, y, a.n, mask, bias); continue;
+        default: break;
+      }
+    }
     for (int64_t kb = 0; kb < nb; kb += kKcBlocks) {
       const int64_t kb1 = nb - kb < kKcBlocks ? nb : kb + kKcBlocks;
       pack_rows(a.type, rows, kb, kb1, pk);
+      const StoredBlocks src{pk};
       const bool first = kb == 0;
       switch (mode) {
-        case PackMode::kMin: sweep_rows<PackMode::kMin>(pk, kb1 - kb, *a.acts, r0, r1, kb, y, a.n, mask, first, bias); break;
-        case PackMode::kOffset: sweep_rows<PackMode::kOffset>(pk, kb1 - kb, *a.acts, r0, r1, kb, y, a.n, mask, first, bias); break;
-        case PackMode::kHalves: sweep_rows<PackMode::kHalves>(pk, kb1 - kb, *a.acts, r0, r1, kb, y, a.n, mask, first, bias); break;
+        case PackMode::kMin: sweep_rows<PackMode::kMin>(src, kb1 - kb, *a.acts, r0, r1, kb, y, a.n, mask, first, bias); break;
+        case PackMode::kOffset: sweep_rows<PackMode::kOffset>(src, kb1 - kb, *a.acts, r0, r1, kb, y, a.n, mask, first, bias); break;
+        case PackMode::kHalves: sweep_rows<PackMode::kHalves>(src, kb1 - kb, *a.acts, r0, r1, kb, y, a.n, mask, first, bias); break;
       }
     }
   }

@@ -72,6 +72,14 @@ void attention_item(const AttentionItem& it, float* scratch) {
 
   for (int c0 = it.ctx_begin; c0 < end; c0 += kAttnChunk) {
     const int cs = end - c0 < kAttnChunk ? end - c0 : kAttnChunk;
+    // Slots are scattered over the pool (pages); fetch the next chunk's rows while this one runs.
+    for (int s = c0 + kAttnChunk; s < c0 + 2 * kAttnChunk && s < end; ++s) {
+      const int64_t slot = it.slots[s];
+      for (int d = 0; d < hd; d += 16) {
+        __builtin_prefetch(it.k_cache + slot * kv_dim + kv_off + d);
+        __builtin_prefetch(it.v_cache + slot * kv_dim + kv_off + d);
+      }
+    }
     for (int s = 0; s < cs; ++s) {
       const int64_t slot = it.slots[c0 + s];
       krow[s] = it.k_cache + slot * kv_dim + kv_off;
