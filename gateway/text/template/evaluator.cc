@@ -20,7 +20,7 @@ class Evaluator::DepthGuard {
 };
 
 Evaluator::Evaluator(const RenderOptions& options) : options_(options) {
-  globals_ = builtin_globals(options_.limits, options_.now, &raised_);
+  globals_ = builtin_globals(options_.limits, options_.now, &raised_, &namespaces_);
 }
 
 StatusOr<std::string> Evaluator::render(const TemplateAst& ast, const Dict& context) {
@@ -33,8 +33,11 @@ StatusOr<std::string> Evaluator::render(const TemplateAst& ast, const Dict& cont
   Status st = exec_body(ast.body, &flow);
   out_ = nullptr;
   frames_.clear();
+  for (Value& ns : namespaces_) ns.as_namespace().attrs = Dict();
+  namespaces_.clear();
   if (st.ok()) return out;
   SourcePos pos = error_pos_;
+  if (!pos.valid()) return Status(st.code(), "template error: " + st.message());
   if (raised_) {
     return Status(st.code(), fmt::format("{} (raised by the chat template at line {}, column {})", st.message(),
                                          pos.line, pos.column));
@@ -153,24 +156,20 @@ Status Evaluator::exec(const Node& node, Flow* flow) {
 
 namespace {
 
-// jinja2's LoopContext, rebuilt per iteration.
-Value loop_object(const ValueList& items, size_t i, const Value& cycle) {
+// jinja2's LoopContext: one mutable object per loop, updated in place each iteration (as in
+// Jinja), so an iteration costs no allocation.
+void update_loop_object(Namespace& loop, const ValueList& items, size_t i) {
   int64_t n = static_cast<int64_t>(items.size());
   int64_t idx = static_cast<int64_t>(i);
-  Dict d;
+  Dict& d = loop.attrs;
   d.set("index", Value::integer(idx + 1));
   d.set("index0", Value::integer(idx));
   d.set("revindex", Value::integer(n - idx));
   d.set("revindex0", Value::integer(n - idx - 1));
   d.set("first", Value::boolean(i == 0));
   d.set("last", Value::boolean(idx == n - 1));
-  d.set("length", Value::integer(n));
-  d.set("depth", Value::integer(1));
-  d.set("depth0", Value::integer(0));
-  if (i > 0) d.set("previtem", items[i - 1]);
-  if (idx + 1 < n) d.set("nextitem", items[i + 1]);
-  d.set("cycle", cycle);
-  return Value::dict(std::move(d));
+  d.set("previtem", i > 0 ? items[i - 1] : Value::undefined("there is no previous item"));
+  d.set("nextitem", idx + 1 < n ? items[i + 1] : Value::undefined("there is no next item"));
 }
 
 }  // namespace
@@ -204,21 +203,28 @@ Status Evaluator::exec_for(const ForNode& node, Flow* flow) {
     return st;
   }
   auto position = std::make_shared<int64_t>(0);
-  Value cycle = Value::function("loop.cycle", [position](CallArgs& a) -> StatusOr<Value> {
-    if (a.positional.empty()) return invalid_argument("no items for cycling given");
-    return a.positional[static_cast<size_t>(*position) % a.positional.size()];
-  });
+  Dict loop_attrs;
+  loop_attrs.set("length", Value::integer(static_cast<int64_t>(items.size())));
+  loop_attrs.set("depth", Value::integer(1));
+  loop_attrs.set("depth0", Value::integer(0));
+  loop_attrs.set("cycle", Value::function("loop.cycle", [position](CallArgs& a) -> StatusOr<Value> {
+                   if (a.positional.empty()) return invalid_argument("no items for cycling given");
+                   return a.positional[static_cast<size_t>(*position) % a.positional.size()];
+                 }));
+  Value loop = Value::make_namespace(std::move(loop_attrs));
+  namespaces_.push_back(loop);
   frames_.emplace_back();
   Status st;
   for (size_t i = 0; i < items.size() && st.ok(); ++i) {
     *position = static_cast<int64_t>(i);
+    update_loop_object(loop.as_namespace(), items, i);
     frames_.back().vars.clear();
     st = assign(node.target, items[i]);
     if (!st.ok()) {
       st = locate(st, node.target.pos);
       break;
     }
-    set_var("loop", loop_object(items, i, cycle));
+    set_var("loop", loop);
     Flow body_flow = Flow::kNormal;
     st = exec_body(node.body, &body_flow);
     if (body_flow == Flow::kBreak) break;

@@ -88,6 +88,10 @@ class Evaluator {
   int depth_ = 0;
   SourcePos error_pos_;
   bool raised_ = false;
+  // Every mutable object the render created (namespaces, loop objects). Templates can make them
+  // reference each other ({% set ns.me = [ns] %}); emptying them when the render ends breaks
+  // such cycles, which shared ownership alone would leak.
+  std::vector<Value> namespaces_;
 };
 
 }  // namespace tandem::text::jinja

@@ -107,11 +107,12 @@ std::string py_strftime(const std::string& format, const std::tm& time) {
   return "";
 }
 
-Dict builtin_globals(const RenderLimits& limits, const std::tm& now, bool* raised_flag) {
+Dict builtin_globals(const RenderLimits& limits, const std::tm& now, bool* raised_flag,
+                     std::vector<Value>* namespaces) {
   Dict g;
   int64_t max_range = limits.max_range;
   g.set("range", Value::function("range", [max_range](CallArgs& a) { return range_fn(a, max_range); }));
-  g.set("namespace", Value::function("namespace", [](CallArgs& a) -> StatusOr<Value> {
+  g.set("namespace", Value::function("namespace", [namespaces](CallArgs& a) -> StatusOr<Value> {
           ASSIGN_OR_RETURN(Dict d, dict_from_args("namespace", a));
           for (const auto& [k, unused] : d.entries()) {
             if (!k.empty() && k[0] == '_') {
@@ -119,7 +120,9 @@ Dict builtin_globals(const RenderLimits& limits, const std::tm& now, bool* raise
                                       "namespace, but got '{}'. Please rename the attribute.", k);
             }
           }
-          return Value::make_namespace(std::move(d));
+          Value ns = Value::make_namespace(std::move(d));
+          namespaces->push_back(ns);
+          return ns;
         }));
   g.set("dict", Value::function("dict", [](CallArgs& a) -> StatusOr<Value> {
           ASSIGN_OR_RETURN(Dict d, dict_from_args("dict", a));

@@ -343,7 +343,7 @@ StatusOr<ExprPtr> Parser::parse_subscript(ExprPtr node) {
 }
 
 StatusOr<ExprPtr> Parser::parse_call(ExprPtr node) {
-  SourcePos pos = cur().pos;
+  SourcePos pos = node->pos;  // errors point at the function, not at the parenthesis
   auto call = std::make_unique<CallExpr>(pos, std::move(node));
   RETURN_IF_ERROR(parse_call_args(&call->args));
   return ExprPtr(std::move(call));

@@ -11,17 +11,24 @@ LineIndex::LineIndex(std::string_view source) : source_(source) {
   }
 }
 
-SourcePos LineIndex::at(size_t offset) const {
+SourcePos LineIndex::at(size_t offset) {
   offset = std::min(offset, source_.size());
   auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
-  size_t line = static_cast<size_t>(it - line_starts_.begin());  // 1-based
-  size_t start = line_starts_[line - 1];
+  int line = static_cast<int>(it - line_starts_.begin());  // 1-based
+  size_t start = line_starts_[static_cast<size_t>(line) - 1];
   int column = 1;
+  if (line == cached_line_ && offset >= cached_offset_ && cached_offset_ >= start) {
+    start = cached_offset_;
+    column = cached_column_;
+  }
   for (size_t i = start; i < offset; ++i) {
     // Count code points: skip UTF-8 continuation bytes.
     if ((static_cast<unsigned char>(source_[i]) & 0xC0) != 0x80) ++column;
   }
-  return SourcePos{static_cast<int>(line), column};
+  cached_offset_ = offset;
+  cached_line_ = line;
+  cached_column_ = column;
+  return SourcePos{line, column};
 }
 
 Status syntax_error(SourcePos pos, std::string message) {

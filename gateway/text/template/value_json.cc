@@ -200,9 +200,11 @@ StatusOr<Value> parse_json_value(std::string_view text, std::string_view what) {
   boost::json::parse_options options;
   options.max_depth = kMaxJsonDepth;
   boost::system::error_code ec;
+  // The parsed tree only lives until it is converted: an arena makes parsing allocation-free.
+  boost::json::monotonic_resource arena;
   boost::json::value parsed;
   try {
-    parsed = boost::json::parse(boost::json::string_view(text.data(), text.size()), ec, {},
+    parsed = boost::json::parse(boost::json::string_view(text.data(), text.size()), ec, &arena,
                                 options);
   } catch (const std::exception& e) {
     return invalid_argument("{} is not valid JSON: {}", what, e.what());
