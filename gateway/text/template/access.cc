@@ -33,7 +33,7 @@ bool in(const std::string_view (&names)[N], std::string_view name) {
 bool is_unsafe(const Value& obj, std::string_view name) {
   if (name.rfind("__", 0) == 0) return true;
   if (obj.is_dict()) return in(kDictUnsafeAttrs, name);
-  if (obj.is_list() && !obj.is_tuple()) return in(kListUnsafeAttrs, name);
+  if (obj.is_list() && obj.seq_kind() == Value::SeqKind::kList) return in(kListUnsafeAttrs, name);
   return false;
 }
 
@@ -78,8 +78,12 @@ bool has_attribute(const Value& obj, std::string_view name) {
     case Value::Kind::kString: return in(kStrAttrs, name);
     case Value::Kind::kDict: return in(kDictSafeAttrs, name) || in(kDictUnsafeAttrs, name);
     case Value::Kind::kList:
-      if (obj.is_tuple()) return in(kTupleAttrs, name);
-      return in(kListSafeAttrs, name) || in(kListUnsafeAttrs, name);
+      switch (obj.seq_kind()) {
+        case Value::SeqKind::kList: return in(kListSafeAttrs, name) || in(kListUnsafeAttrs, name);
+        case Value::SeqKind::kTuple:
+        case Value::SeqKind::kRange: return in(kTupleAttrs, name);  // count, index
+        default: return false;
+      }
     default: return false;
   }
 }
@@ -93,7 +97,7 @@ StatusOr<ValueList> py_iter(const Value& v) {
     case Value::Kind::kDict: {
       ValueList keys;
       keys.reserve(v.as_dict().size());
-      for (const auto& [k, unused] : v.as_dict().entries()) keys.push_back(Value::string(k));
+      for (const auto& [k, unused] : v.as_dict().entries()) keys.push_back(k);
       return keys;
     }
     case Value::Kind::kString: {
@@ -119,7 +123,9 @@ StatusOr<int64_t> py_len(const Value& v) {
   switch (v.kind()) {
     case Value::Kind::kUndefined: return int64_t{0};
     case Value::Kind::kString: return static_cast<int64_t>(codepoint_count(v.as_string()));
-    case Value::Kind::kList: return static_cast<int64_t>(v.as_list().size());
+    case Value::Kind::kList:
+      if (!v.is_sized()) return invalid_argument("object of type '{}' has no len()", v.type_name());
+      return static_cast<int64_t>(v.as_list().size());
     case Value::Kind::kDict: return static_cast<int64_t>(v.as_dict().size());
     default: return invalid_argument("object of type '{}' has no len()", v.type_name());
   }
@@ -138,9 +144,10 @@ StatusOr<Value> get_attr(const Value& obj, const std::string& name) {
 
 StatusOr<Value> get_item(const Value& obj, const Value& key) {
   if (obj.is_undefined()) return undefined_error(obj);
-  if (obj.is_dict() && key.is_string()) {
-    if (const Value* v = obj.as_dict().find(key.as_string())) return *v;
-  } else if ((obj.is_list() || obj.is_string()) && (key.is_int() || key.is_bool())) {
+  bool indexable = obj.is_string() || obj.is_list_or_tuple() || (obj.is_list() && obj.seq_kind() == Value::SeqKind::kRange);
+  if (obj.is_dict() && is_hashable(key)) {
+    if (const Value* v = obj.as_dict().find(key)) return *v;
+  } else if (indexable && (key.is_int() || key.is_bool())) {
     int64_t i = key.as_int();
     if (obj.is_list()) {
       const ValueList& items = obj.as_list();
@@ -171,13 +178,13 @@ StatusOr<Value> get_slice(const Value& obj, const SliceSpec& spec) {
     auto s = py_slice(obj.as_string(), spec);
     return Value::string(std::move(*s));
   }
-  if (obj.is_list()) {
+  if (obj.is_list_or_tuple() || (obj.is_list() && obj.seq_kind() == Value::SeqKind::kRange)) {
     const ValueList& items = obj.as_list();
     auto idx = slice_indices(static_cast<int64_t>(items.size()), spec);
     ValueList out;
     out.reserve(idx->size());
     for (int64_t i : *idx) out.push_back(items[static_cast<size_t>(i)]);
-    return obj.is_tuple() ? Value::tuple(std::move(out)) : Value::list(std::move(out));
+    return Value::sequence(std::move(out), obj.seq_kind());
   }
   return Value::undefined(fmt::format("{} cannot be sliced", object_repr(obj)));
 }

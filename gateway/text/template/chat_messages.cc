@@ -83,7 +83,8 @@ StatusOr<Value> normalize_messages(std::string_view messages_json) {
       return invalid_argument("messages[{}] needs a string \"role\" (user, assistant, system or tool)", i);
     }
     Dict message;
-    for (const auto& [key, value] : raw[i].as_dict().entries()) {
+    for (const auto& [key_value, value] : raw[i].as_dict().entries()) {
+      const std::string& key = key_value.as_string();  // JSON object keys are strings
       if (key == "content") {
         if (value.is_none()) message.set(key, Value::string(""));
         else if (value.is_list()) message.set(key, flatten_content(value));

@@ -103,7 +103,8 @@ StatusOr<std::string> ChatTemplate::render(const ChatTemplateInputs& in, const s
     if (!extra.is_dict()) {
       return invalid_argument("extra_context_json must be a JSON object, got a JSON {}", extra.type_name());
     }
-    for (const auto& [key, value] : extra.as_dict().entries()) {
+    for (const auto& [key_value, value] : extra.as_dict().entries()) {
+      const std::string& key = key_value.as_string();  // JSON object keys are strings
       for (std::string_view reserved : kReservedKeys) {
         if (key == reserved) {
           return invalid_argument("extra_context_json may not set '{}'; it is part of the chat request itself", key);

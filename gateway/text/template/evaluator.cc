@@ -26,7 +26,7 @@ Evaluator::Evaluator(const RenderOptions& options) : options_(options) {
 StatusOr<std::string> Evaluator::render(const TemplateAst& ast, const Dict& context) {
   frames_.clear();
   frames_.emplace_back();
-  for (const auto& [k, v] : context.entries()) frames_[0].vars.emplace_back(k, v);
+  for (const auto& [k, v] : context.entries()) frames_[0].vars.emplace_back(k.str(), v);
   std::string out;
   out_ = &out;
   Flow flow = Flow::kNormal;

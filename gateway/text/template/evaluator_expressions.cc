@@ -59,12 +59,11 @@ StatusOr<Value> Evaluator::eval_node(const Expr& e) {
       Dict d;
       for (const auto& [key_expr, value_expr] : n.items) {
         ASSIGN_OR_RETURN(Value key, eval(*key_expr));
-        if (!key.is_string()) {
-          return locate(invalid_argument("dict keys must be strings in chat templates, got {}", key.type_name()),
-                        key_expr->pos);
+        if (!is_hashable(key)) {
+          return locate(invalid_argument("unhashable type: '{}'", key.type_name()), key_expr->pos);
         }
         ASSIGN_OR_RETURN(Value value, eval(*value_expr));
-        d.set(key.as_string(), std::move(value));
+        d.set(std::move(key), std::move(value));
       }
       return Value::dict(std::move(d));
     }

@@ -236,24 +236,13 @@ StatusOr<Value> f_round(const Value& v, const CallArgs& args, const RenderLimits
 
 StatusOr<Value> f_safe(const Value& v, const CallArgs& args, const RenderLimits&) {
   ASSIGN_OR_RETURN(auto a, bind_args("safe", args, {}));
-  // Markup(value) is a str; without autoescaping nothing else about it shows.
-  return Value::string(v.str());
+  return Value::markup(v.str());
 }
 
 StatusOr<Value> f_escape(const Value& v, const CallArgs& args, const RenderLimits&) {
   ASSIGN_OR_RETURN(auto a, bind_args("escape", args, {}));
-  std::string out;
-  for (char c : v.str()) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return Value::string(std::move(out));
+  if (v.is_markup()) return v;  // already safe
+  return Value::markup(html_escape(v.str()));
 }
 
 StatusOr<Value> f_attr(const Value& v, const CallArgs& args, const RenderLimits&) {

@@ -5,7 +5,7 @@
 // Implemented: abs attr capitalize center count d default dictsort e escape first float indent
 // int items join last length list lower map max min reject rejectattr replace reverse round safe
 // select selectattr sort string sum title tojson trim unique upper wordcount. Any other name is
-// rejected when the template is compiled.
+// rejected when the template is compiled (check_names.cc), or when it runs if guarded by an `if`.
 // Thread-safe: pure functions.
 #pragma once
 

@@ -48,7 +48,7 @@ StatusOr<ValueList> sorted_by_keys(ValueList items, std::vector<Value> keys, boo
 }
 
 StatusOr<Value> select_or_reject(const Value& input, const CallArgs& args, bool by_attribute, bool keep) {
-  if (!input.truthy()) return Value::list({});
+  if (!input.truthy()) return Value::sequence({}, Value::SeqKind::kGenerator);
   size_t offset = by_attribute ? 1 : 0;
   if (by_attribute && args.positional.empty()) {
     return invalid_argument("selectattr/rejectattr: missing parameter for attribute name");
@@ -76,7 +76,7 @@ StatusOr<Value> select_or_reject(const Value& input, const CallArgs& args, bool 
     }
     if (pass == keep) out.push_back(item);
   }
-  return Value::list(std::move(out));
+  return Value::sequence(std::move(out), Value::SeqKind::kGenerator);
 }
 
 StatusOr<Value> min_or_max(const Value& input, const CallArgs& args, bool want_max) {
@@ -108,6 +108,7 @@ StatusOr<Value> first(const Value& input, const CallArgs& args, const RenderLimi
 
 StatusOr<Value> last(const Value& input, const CallArgs& args, const RenderLimits&) {
   ASSIGN_OR_RETURN(auto a, bind_args("last", args, {}));
+  if (!input.is_sized()) return invalid_argument("'{}' object is not reversible", input.type_name());
   ASSIGN_OR_RETURN(ValueList items, py_iter(input));
   if (items.empty()) return Value::undefined("No last item, sequence was empty.");
   return items.back();
@@ -127,11 +128,11 @@ StatusOr<Value> list(const Value& input, const CallArgs& args, const RenderLimit
 
 StatusOr<Value> items(const Value& input, const CallArgs& args, const RenderLimits&) {
   ASSIGN_OR_RETURN(auto a, bind_args("items", args, {}));
-  if (input.is_undefined()) return Value::list({});
+  if (input.is_undefined()) return Value::sequence({}, Value::SeqKind::kGenerator);
   if (!input.is_dict()) return invalid_argument("Can only get item pairs from a mapping.");
   ValueList out;
-  for (const auto& [k, v] : input.as_dict().entries()) out.push_back(Value::tuple({Value::string(k), v}));
-  return Value::list(std::move(out));
+  for (const auto& [k, v] : input.as_dict().entries()) out.push_back(Value::tuple({k, v}));
+  return Value::sequence(std::move(out), Value::SeqKind::kGenerator);
 }
 
 StatusOr<Value> join(const Value& input, const CallArgs& args, const RenderLimits& limits) {
@@ -152,7 +153,7 @@ StatusOr<Value> join(const Value& input, const CallArgs& args, const RenderLimit
 }
 
 StatusOr<Value> map(const Value& input, const CallArgs& args, const RenderLimits& limits) {
-  if (!input.truthy()) return Value::list({});
+  if (!input.truthy()) return Value::sequence({}, Value::SeqKind::kGenerator);
   ASSIGN_OR_RETURN(ValueList items, py_iter(input));
   ValueList out;
   out.reserve(items.size());
@@ -163,7 +164,7 @@ StatusOr<Value> map(const Value& input, const CallArgs& args, const RenderLimits
       if (v.is_undefined() && given(a[1]) && !a[1].is_none()) v = a[1];
       out.push_back(std::move(v));
     }
-    return Value::list(std::move(out));
+    return Value::sequence(std::move(out), Value::SeqKind::kGenerator);
   }
   if (!args.positional[0].is_string()) return invalid_argument("map: filter name must be a string");
   const std::string& name = args.positional[0].as_string();
@@ -175,7 +176,7 @@ StatusOr<Value> map(const Value& input, const CallArgs& args, const RenderLimits
     ASSIGN_OR_RETURN(Value v, apply_filter(name, item, rest, limits));
     out.push_back(std::move(v));
   }
-  return Value::list(std::move(out));
+  return Value::sequence(std::move(out), Value::SeqKind::kGenerator);
 }
 
 StatusOr<Value> select(const Value& input, const CallArgs& args, const RenderLimits&) {
@@ -215,7 +216,7 @@ StatusOr<Value> unique(const Value& input, const CallArgs& args, const RenderLim
     seen.push_back(std::move(k));
     out.push_back(item);
   }
-  return Value::list(std::move(out));
+  return Value::sequence(std::move(out), Value::SeqKind::kGenerator);
 }
 
 StatusOr<Value> min(const Value& input, const CallArgs& args, const RenderLimits&) {
@@ -244,7 +245,9 @@ StatusOr<Value> reverse(const Value& input, const CallArgs& args, const RenderLi
   if (input.is_string()) return Value::string(*py_slice(input.as_string(), SliceSpec{std::nullopt, std::nullopt, -1}));
   ASSIGN_OR_RETURN(ValueList items, py_iter(input));
   std::reverse(items.begin(), items.end());
-  return Value::list(std::move(items));
+  // reversed() works on sized sequences; generators fall back to a reversed list, as in Jinja.
+  if (!input.is_sized()) return Value::list(std::move(items));
+  return Value::sequence(std::move(items), Value::SeqKind::kReverseIterator);
 }
 
 StatusOr<Value> dictsort(const Value& input, const CallArgs& args, const RenderLimits&) {
@@ -257,8 +260,8 @@ StatusOr<Value> dictsort(const Value& input, const CallArgs& args, const RenderL
   ValueList pairs;
   std::vector<Value> keys;
   for (const auto& [k, v] : input.as_dict().entries()) {
-    pairs.push_back(Value::tuple({Value::string(k), v}));
-    keys.push_back(fold_case(by_value ? v : Value::string(k), a[0].truthy()));
+    pairs.push_back(Value::tuple({k, v}));
+    keys.push_back(fold_case(by_value ? v : k, a[0].truthy()));
   }
   ASSIGN_OR_RETURN(ValueList out, sorted_by_keys(std::move(pairs), std::move(keys), a[2].truthy()));
   return Value::list(std::move(out));

@@ -39,7 +39,7 @@ StatusOr<Value> range_fn(const CallArgs& args, int64_t max_range) {
   ValueList out;
   out.reserve(static_cast<size_t>(count));
   for (__int128 i = 0; i < count; ++i) out.push_back(Value::integer(static_cast<int64_t>(start + i * step)));
-  return Value::list(std::move(out));
+  return Value::sequence(std::move(out), Value::SeqKind::kRange);
 }
 
 // dict(*args, **kwargs) as namespace() and dict() build it: an optional mapping (or list of
@@ -55,10 +55,10 @@ StatusOr<Dict> dict_from_args(std::string_view fn, const CallArgs& args) {
       d = src.as_dict();
     } else if (src.is_list()) {
       for (const Value& pair : src.as_list()) {
-        if (!pair.is_list() || pair.as_list().size() != 2 || !pair.as_list()[0].is_string()) {
-          return invalid_argument("{}(): each element must be a (string key, value) pair", fn);
+        if (!pair.is_list() || pair.as_list().size() != 2 || !is_hashable(pair.as_list()[0])) {
+          return invalid_argument("{}(): each element must be a (key, value) pair with a hashable key", fn);
         }
-        d.set(pair.as_list()[0].as_string(), pair.as_list()[1]);
+        d.set(pair.as_list()[0], pair.as_list()[1]);
       }
     } else {
       return invalid_argument("{}(): '{}' object is not a mapping", fn, src.type_name());
@@ -114,7 +114,8 @@ Dict builtin_globals(const RenderLimits& limits, const std::tm& now, bool* raise
   g.set("range", Value::function("range", [max_range](CallArgs& a) { return range_fn(a, max_range); }));
   g.set("namespace", Value::function("namespace", [namespaces](CallArgs& a) -> StatusOr<Value> {
           ASSIGN_OR_RETURN(Dict d, dict_from_args("namespace", a));
-          for (const auto& [k, unused] : d.entries()) {
+          for (const auto& [key, unused] : d.entries()) {
+            std::string k = key.str();
             if (!k.empty() && k[0] == '_') {
               return invalid_argument("Chat templates cannot store underscore-prefixed attributes on a "
                                       "namespace, but got '{}'. Please rename the attribute.", k);

@@ -288,27 +288,26 @@ StatusOr<Value> dict_method(const Value& obj, std::string_view name, const CallA
   const Dict& d = obj.as_dict();
   if (name == "get") {
     ASSIGN_OR_RETURN(auto a, bind_args(fn, args, {{"key", true}, {"default"}}));
-    if (a[0].is_string()) {
-      if (const Value* v = d.find(a[0].as_string())) return *v;
-    }
+    if (!is_hashable(a[0])) return invalid_argument("unhashable type: '{}'", a[0].type_name());
+    if (const Value* v = d.find(a[0])) return *v;
     return given(a[1]) ? a[1] : Value::none();
   }
   if (!args.positional.empty() || !args.keyword.empty()) return invalid_argument("{}() takes no arguments", fn);
   if (name == "items") {
     ValueList out;
     out.reserve(d.size());
-    for (const auto& [k, v] : d.entries()) out.push_back(Value::tuple({Value::string(k), v}));
-    return Value::list(std::move(out));
+    for (const auto& [k, v] : d.entries()) out.push_back(Value::tuple({k, v}));
+    return Value::sequence(std::move(out), Value::SeqKind::kDictItems);
   }
   if (name == "keys") {
     ValueList out;
-    for (const auto& [k, unused] : d.entries()) out.push_back(Value::string(k));
-    return Value::list(std::move(out));
+    for (const auto& [k, unused] : d.entries()) out.push_back(k);
+    return Value::sequence(std::move(out), Value::SeqKind::kDictKeys);
   }
   if (name == "values") {
     ValueList out;
     for (const auto& [unused, v] : d.entries()) out.push_back(v);
-    return Value::list(std::move(out));
+    return Value::sequence(std::move(out), Value::SeqKind::kDictValues);
   }
   if (name == "copy") return obj;
   return invalid_argument("dict.{}() is not supported in chat templates", name);
@@ -346,7 +345,7 @@ StatusOr<Value> call_method(const Value& obj, std::string_view name, const CallA
     case Value::Kind::kString: return str_method(obj.as_string(), name, args, limits);
     case Value::Kind::kDict: return dict_method(obj, name, args);
     case Value::Kind::kList:
-      if (!obj.is_tuple() && name != "copy" && name != "count" && name != "index") {
+      if (obj.seq_kind() == Value::SeqKind::kList && name != "copy" && name != "count" && name != "index") {
         return invalid_argument("access to attribute '{}' of 'list' object is unsafe.", name);
       }
       return list_method(obj, name, args);

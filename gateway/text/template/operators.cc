@@ -42,7 +42,7 @@ StatusOr<Value> repeat(const Value& seq, int64_t n, const RenderLimits& limits) 
     std::string out;
     out.reserve(s.size() * static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) out += s;
-    return Value::string(std::move(out));
+    return seq.is_markup() ? Value::markup(std::move(out)) : Value::string(std::move(out));
   }
   const ValueList& items = seq.as_list();
   // Elements are 32 bytes; hold lists to the same budget as strings.
@@ -52,7 +52,7 @@ StatusOr<Value> repeat(const Value& seq, int64_t n, const RenderLimits& limits) 
   ValueList out;
   out.reserve(items.size() * static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) out.insert(out.end(), items.begin(), items.end());
-  return seq.is_tuple() ? Value::tuple(std::move(out)) : Value::list(std::move(out));
+  return Value::sequence(std::move(out), seq.seq_kind());
 }
 
 StatusOr<Value> int_pow(int64_t base, int64_t exp) {
@@ -140,6 +140,22 @@ StatusOr<Value> arithmetic(BinaryOp op, const Value& a, const Value& b) {
 
 }  // namespace
 
+std::string html_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&#34;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
 Status undefined_error(const Value& undefined) {
   std::string_view hint = undefined.undefined_hint();
   if (hint.empty()) return invalid_argument("a value the template uses is undefined");
@@ -158,31 +174,38 @@ StatusOr<Value> binary_op(BinaryOp op, const Value& a, const Value& b, const Ren
   if (a.is_numeric() && b.is_numeric()) return arithmetic(op, a, b);
   if (op == BinaryOp::kAdd) {
     if (a.is_string() && b.is_string()) {
+      if (a.is_markup() != b.is_markup()) {
+        // Markup + str escapes the plain operand (markupsafe's __add__ / __radd__).
+        std::string out = a.is_markup() ? a.as_string() + html_escape(b.as_string())
+                                        : html_escape(a.as_string()) + b.as_string();
+        if (out.size() > limits.max_output_bytes) return too_long(out.size(), limits);
+        return Value::markup(std::move(out));
+      }
       size_t n = a.as_string().size() + b.as_string().size();
       if (n > limits.max_output_bytes) return too_long(n, limits);
       std::string out;
       out.reserve(n);
       out += a.as_string();
       out += b.as_string();
-      return Value::string(std::move(out));
+      return a.is_markup() ? Value::markup(std::move(out)) : Value::string(std::move(out));
     }
     if (a.is_string()) {
       return invalid_argument("can only concatenate str (not \"{}\") to str", b.type_name());
     }
-    if (a.is_list() && b.is_list() && a.is_tuple() == b.is_tuple()) {
+    if (a.is_list_or_tuple() && b.is_list_or_tuple() && a.seq_kind() == b.seq_kind()) {
       ValueList out = a.as_list();
       out.insert(out.end(), b.as_list().begin(), b.as_list().end());
-      return a.is_tuple() ? Value::tuple(std::move(out)) : Value::list(std::move(out));
+      return Value::sequence(std::move(out), a.seq_kind());
     }
-    if (a.is_list()) {
+    if (a.is_list_or_tuple()) {
       return invalid_argument("can only concatenate {} (not \"{}\") to {}", a.type_name(), b.type_name(),
                               a.type_name());
     }
     return unsupported(op, a, b);
   }
   if (op == BinaryOp::kMul) {
-    if ((a.is_string() || a.is_list()) && (b.is_int() || b.is_bool())) return repeat(a, b.as_int(), limits);
-    if ((b.is_string() || b.is_list()) && (a.is_int() || a.is_bool())) return repeat(b, a.as_int(), limits);
+    if ((a.is_string() || a.is_list_or_tuple()) && (b.is_int() || b.is_bool())) return repeat(a, b.as_int(), limits);
+    if ((b.is_string() || b.is_list_or_tuple()) && (a.is_int() || a.is_bool())) return repeat(b, a.as_int(), limits);
     if (a.is_string() || b.is_string()) {
       return invalid_argument("can't multiply sequence by non-int of type '{}'",
                               a.is_string() ? b.type_name() : a.type_name());
@@ -222,7 +245,7 @@ StatusOr<int> order(const Value& a, const Value& b) {
     int c = a.as_string().compare(b.as_string());  // UTF-8 byte order == code point order
     return c < 0 ? -1 : (c > 0 ? 1 : 0);
   }
-  if (a.is_list() && b.is_list() && a.is_tuple() == b.is_tuple()) {
+  if (a.is_list_or_tuple() && b.is_list_or_tuple() && a.seq_kind() == b.seq_kind()) {
     const ValueList& x = a.as_list();
     const ValueList& y = b.as_list();
     for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
@@ -250,9 +273,10 @@ StatusOr<bool> contains(const Value& container, const Value& item) {
       }
       return false;
     case Value::Kind::kDict:
-      if (item.is_list() && !item.is_tuple()) return invalid_argument("unhashable type: 'list'");
-      if (item.is_dict()) return invalid_argument("unhashable type: 'dict'");
-      return item.is_string() && container.as_dict().find(item.as_string()) != nullptr;
+      if (!is_hashable(item) && !item.is_undefined()) {
+        return invalid_argument("unhashable type: '{}'", item.type_name());
+      }
+      return container.as_dict().find(item) != nullptr;
     default:
       return invalid_argument("argument of type '{}' is not iterable", container.type_name());
   }

@@ -15,6 +15,8 @@ namespace tandem::text::jinja {
 Status undefined_error(const Value& undefined);
 
 StatusOr<Value> binary_op(BinaryOp op, const Value& a, const Value& b, const RenderLimits& limits);
+// markupsafe.escape: & < > " ' as HTML entities.
+std::string html_escape(std::string_view s);
 StatusOr<Value> unary_op(char op, const Value& v);
 StatusOr<bool> compare_op(CompareOp op, const Value& a, const Value& b);
 // Python `item in container`.

@@ -6,7 +6,7 @@
 // Statements: if/elif/else, for (tuple targets, `if` filter, else), set (`ns.x = ...`, block set),
 // macro, filter blocks, with, print, break/continue (Jinja's loopcontrols, which HF enables),
 // generation (HF's assistant-mask extension; rendered as its body), raw (handled by the lexer).
-// Unknown filters and tests are rejected here, as Jinja rejects them at compile time.
+// Unknown filters and tests are rejected afterwards by check_names(), with Jinja's rules.
 // Nesting is capped so a hostile template cannot exhaust the stack while parsing.
 //
 // Thread model: a Parser is used once, by one thread.
@@ -23,6 +23,11 @@
 namespace tandem::text::jinja {
 
 StatusOr<TemplateAst> parse_template(std::vector<Token> tokens);
+
+// Jinja's compile-time check of filter and test names: an unknown name is a syntax error unless
+// it sits inside an `if` (or `a if b else c`) in the same scope, where Jinja defers the error to
+// the moment the branch runs (templates use this to guard optional filters). Run by parse().
+Status check_names(const TemplateAst& ast);
 
 class Parser {
  public:

@@ -26,6 +26,7 @@ StatusOr<TemplateAst> parse_template(std::vector<Token> tokens) {
 StatusOr<TemplateAst> Parser::parse() {
   TemplateAst ast;
   RETURN_IF_ERROR(parse_body(&ast.body, {}));
+  RETURN_IF_ERROR(check_names(ast));
   return ast;
 }
 

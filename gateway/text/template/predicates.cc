@@ -71,8 +71,10 @@ StatusOr<bool> apply_test(std::string_view name, const Value& v, const CallArgs&
   if (name == "string") return v.is_string();
   if (name == "mapping") return v.is_dict();
   // Undefined is iterable and a sequence in Jinja (it defines __iter__, __len__, __getitem__).
-  if (name == "iterable" || name == "sequence") {
-    return v.is_string() || v.is_list() || v.is_dict() || v.is_undefined();
+  if (name == "iterable") return v.is_string() || v.is_list() || v.is_dict() || v.is_undefined();
+  if (name == "sequence") {  // needs len() and subscripting
+    bool indexable_list = v.is_list_or_tuple() || (v.is_list() && v.seq_kind() == Value::SeqKind::kRange);
+    return v.is_string() || indexable_list || v.is_dict() || v.is_undefined();
   }
   if (name == "callable") return v.is_function() || v.is_undefined();
   if (name == "escaped") return false;  // no Markup strings in this engine

@@ -10,14 +10,33 @@ namespace tandem::text::jinja {
 
 const Value* Dict::find(std::string_view key) const {
   for (const auto& [k, v] : entries_) {
-    if (k == key) return &v;
+    if (k.is_string() && k.as_string() == key) return &v;
+  }
+  return nullptr;
+}
+
+const Value* Dict::find(const Value& key) const {
+  if (key.is_string()) return find(std::string_view(key.as_string()));
+  for (const auto& [k, v] : entries_) {
+    if (values_equal(k, key)) return &v;
   }
   return nullptr;
 }
 
 void Dict::set(std::string key, Value value) {
   for (auto& [k, v] : entries_) {
-    if (k == key) {
+    if (k.is_string() && k.as_string() == key) {
+      v = std::move(value);
+      return;
+    }
+  }
+  entries_.emplace_back(Value::string(std::move(key)), std::move(value));
+}
+
+void Dict::set(Value key, Value value) {
+  if (key.is_string()) return set(key.as_string(), std::move(value));
+  for (auto& [k, v] : entries_) {
+    if (values_equal(k, key)) {
       v = std::move(value);
       return;
     }
@@ -27,10 +46,21 @@ void Dict::set(std::string key, Value value) {
 
 bool Dict::erase(std::string_view key) {
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-    if (it->first == key) {
+    if (it->first.is_string() && it->first.as_string() == key) {
       entries_.erase(it);
       return true;
     }
+  }
+  return false;
+}
+
+bool is_hashable(const Value& v) {
+  if (v.is_string() || v.is_numeric() || v.is_none()) return true;
+  if (v.is_tuple()) {
+    for (const Value& item : v.as_list()) {
+      if (!is_hashable(item)) return false;
+    }
+    return true;
   }
   return false;
 }
@@ -75,6 +105,12 @@ Value Value::string(std::string s) {
   return v;
 }
 
+Value Value::markup(std::string s) {
+  Value v = string(std::move(s));
+  v.markup_ = true;
+  return v;
+}
+
 Value Value::list(ValueList items) {
   Value v;
   v.kind_ = Kind::kList;
@@ -82,9 +118,11 @@ Value Value::list(ValueList items) {
   return v;
 }
 
-Value Value::tuple(ValueList items) {
+Value Value::tuple(ValueList items) { return sequence(std::move(items), SeqKind::kTuple); }
+
+Value Value::sequence(ValueList items, SeqKind kind) {
   Value v = list(std::move(items));
-  v.tuple_ = true;
+  v.seq_ = kind;
   return v;
 }
 
@@ -139,7 +177,7 @@ bool Value::truthy() const {
     case Kind::kString:
       return !as_string().empty();
     case Kind::kList:
-      return !as_list().empty();
+      return !is_sized() || !as_list().empty();  // generator objects are always true
     case Kind::kDict:
       return !as_dict().empty();
     case Kind::kNamespace:
@@ -187,18 +225,46 @@ constexpr int kMaxReprDepth = 64;
 
 std::string repr_at(const Value& v, int depth);
 
+std::string repr_items(const ValueList& items, int depth, char open, char close) {
+  std::string out(1, open);
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ", ";
+    out += repr_at(items[i], depth + 1);
+  }
+  out += close;
+  return out;
+}
+
 std::string repr_container(const Value& v, int depth) {
   if (depth > kMaxReprDepth) return "...";
   if (v.is_list()) {
     const ValueList& items = v.as_list();
-    std::string out(1, v.is_tuple() ? '(' : '[');
-    for (size_t i = 0; i < items.size(); ++i) {
-      if (i) out += ", ";
-      out += repr_at(items[i], depth + 1);
+    switch (v.seq_kind()) {
+      case Value::SeqKind::kTuple:
+        if (items.size() == 1) return "(" + repr_at(items[0], depth + 1) + ",)";
+        return repr_items(items, depth, '(', ')');
+      case Value::SeqKind::kGenerator:
+        return "<generator object>";
+      case Value::SeqKind::kReverseIterator:
+        return "<list_reverseiterator object>";
+      case Value::SeqKind::kDictKeys:
+        return "dict_keys(" + repr_items(items, depth, '[', ']') + ")";
+      case Value::SeqKind::kDictValues:
+        return "dict_values(" + repr_items(items, depth, '[', ']') + ")";
+      case Value::SeqKind::kDictItems:
+        return "dict_items(" + repr_items(items, depth, '[', ']') + ")";
+      case Value::SeqKind::kRange: {
+        // Rebuilt from the items: exact unless the stop was not on the step grid.
+        int64_t start = items.empty() ? 0 : items.front().as_int();
+        int64_t step = items.size() > 1 ? items[1].as_int() - start : 1;
+        int64_t stop = items.empty() ? 0 : items.back().as_int() + step;
+        if (step == 1) return "range(" + std::to_string(start) + ", " + std::to_string(stop) + ")";
+        return "range(" + std::to_string(start) + ", " + std::to_string(stop) + ", " + std::to_string(step) + ")";
+      }
+      case Value::SeqKind::kList:
+        break;
     }
-    if (v.is_tuple() && items.size() == 1) out += ',';
-    out += v.is_tuple() ? ')' : ']';
-    return out;
+    return repr_items(items, depth, '[', ']');
   }
   const Dict& d = v.is_dict() ? v.as_dict() : v.as_namespace().attrs;
   std::string out = v.is_dict() ? "{" : "<Namespace {";
@@ -206,7 +272,7 @@ std::string repr_container(const Value& v, int depth) {
   for (const auto& [k, item] : d.entries()) {
     if (!first) out += ", ";
     first = false;
-    out += py_repr(k);
+    out += repr_at(k, depth + 1);
     out += ": ";
     out += repr_at(item, depth + 1);
   }
@@ -219,7 +285,7 @@ std::string repr_at(const Value& v, int depth) {
     case Value::Kind::kUndefined:
       return "Undefined";
     case Value::Kind::kString:
-      return py_repr(v.as_string());
+      return v.is_markup() ? "Markup(" + py_repr(v.as_string()) + ")" : py_repr(v.as_string());
     case Value::Kind::kList:
     case Value::Kind::kDict:
     case Value::Kind::kNamespace:
@@ -250,7 +316,17 @@ std::string_view Value::type_name() const {
     case Kind::kString:
       return "str";
     case Kind::kList:
-      return tuple_ ? "tuple" : "list";
+      switch (seq_) {
+        case SeqKind::kList: return "list";
+        case SeqKind::kTuple: return "tuple";
+        case SeqKind::kGenerator: return "generator";
+        case SeqKind::kReverseIterator: return "list_reverseiterator";
+        case SeqKind::kDictKeys: return "dict_keys";
+        case SeqKind::kDictValues: return "dict_values";
+        case SeqKind::kDictItems: return "dict_items";
+        case SeqKind::kRange: return "range";
+      }
+      return "list";
     case Kind::kDict:
       return "dict";
     case Kind::kNamespace:
@@ -320,7 +396,8 @@ bool values_equal(const Value& a, const Value& b) {
     case Value::Kind::kString:
       return a.as_string() == b.as_string();
     case Value::Kind::kList: {
-      if (a.is_tuple() != b.is_tuple()) return false;
+      if (a.seq_kind() != b.seq_kind()) return false;
+      if (!a.is_sized()) return &a.as_list() == &b.as_list();  // iterators compare by identity
       const ValueList& x = a.as_list();
       const ValueList& y = b.as_list();
       if (x.size() != y.size()) return false;
@@ -334,7 +411,7 @@ bool values_equal(const Value& a, const Value& b) {
       const Dict& y = b.as_dict();
       if (x.size() != y.size()) return false;
       for (const auto& [k, v] : x.entries()) {
-        const Value* other = y.find(k);
+        const Value* other = y.find(k);  // Dict::find(const Value&)
         if (!other || !values_equal(v, *other)) return false;
       }
       return true;

@@ -5,8 +5,7 @@
 // Values are cheap to copy: strings, lists and dicts are immutable and shared (the sandbox HF
 // uses forbids mutating them), so copying a message dict copies one pointer. The one mutable
 // kind is Namespace, which templates change through `{% set ns.x = ... %}`; it is shared by
-// reference like the Python object. Dicts keep insertion order (Python 3.7+ semantics) and use
-// string keys only (JSON input never has others).
+// reference like the Python object. Dicts keep insertion order (Python 3.7+ semantics).
 //
 // Thread model: a Value graph is built and used by one render on one thread. Immutable parts may
 // be shared between threads; a Namespace never outlives the render that created it.
@@ -27,21 +26,29 @@ namespace tandem::text::jinja {
 class Value;
 using ValueList = std::vector<Value>;
 
-// Insertion-ordered, string-keyed map. Lookups scan linearly: chat-template dicts (messages,
-// tool schemas) hold a handful of keys, where a scan beats hashing.
+// Insertion-ordered map with Python key semantics: keys are hashable Values (str, int, float,
+// bool, None, tuple) and 1, 1.0 and True are the same key. Lookups scan linearly: chat-template
+// dicts (messages, tool schemas) hold a handful of keys, where a scan beats hashing.
 class Dict {
  public:
-  const Value* find(std::string_view key) const;
+  using Entry = std::pair<Value, Value>;
+
+  const Value* find(std::string_view key) const;  // string keys only
+  const Value* find(const Value& key) const;
   // Inserts, or replaces the value in place (keeping the key's original position, as Python does).
   void set(std::string key, Value value);
+  void set(Value key, Value value);
   bool erase(std::string_view key);
   size_t size() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }
-  const std::vector<std::pair<std::string, Value>>& entries() const { return entries_; }
+  const std::vector<Entry>& entries() const { return entries_; }
 
  private:
-  std::vector<std::pair<std::string, Value>> entries_;
+  std::vector<Entry> entries_;
 };
+
+// Whether Python can use v as a dict key (lists, dicts and namespaces cannot).
+bool is_hashable(const Value& v);
 
 struct CallArgs {
   std::vector<Value> positional;
@@ -69,10 +76,24 @@ class Value {
     kInt,
     kFloat,
     kString,
-    kList,  // list or tuple (is_tuple())
+    kList,  // any sequence of items: see SeqKind
     kDict,
     kNamespace,
     kFunction,
+  };
+
+  // What Python type a kList value stands for. Jinja's filters return generators and dict methods
+  // return views; they iterate like lists but differ in truthiness (a generator is always true),
+  // len() and subscripting (generators have neither), and cannot be serialised to JSON.
+  enum class SeqKind : uint8_t {
+    kList,
+    kTuple,
+    kGenerator,        // map/select/reject/selectattr/rejectattr/unique/items filters
+    kReverseIterator,  // reverse filter on a list
+    kDictKeys,
+    kDictValues,
+    kDictItems,
+    kRange,
   };
 
   Value() = default;  // Undefined
@@ -84,8 +105,12 @@ class Value {
   static Value integer(int64_t i);
   static Value number(double f);
   static Value string(std::string s);
+  // markupsafe.Markup: a str that `safe` / `escape` produced. The one place it differs from a
+  // plain string without autoescaping is `+`, which HTML-escapes a plain-string operand.
+  static Value markup(std::string s);
   static Value list(ValueList items);
   static Value tuple(ValueList items);
+  static Value sequence(ValueList items, SeqKind kind);
   static Value dict(Dict d);
   static Value make_namespace(Dict attrs);
   static Value function(std::string name, std::function<StatusOr<Value>(CallArgs&)> fn);
@@ -99,8 +124,18 @@ class Value {
   // int, float or bool: what Python arithmetic accepts (bool is an int subclass).
   bool is_numeric() const { return is_int() || is_float() || is_bool(); }
   bool is_string() const { return kind_ == Kind::kString; }
+  bool is_markup() const { return kind_ == Kind::kString && markup_; }
   bool is_list() const { return kind_ == Kind::kList; }
-  bool is_tuple() const { return kind_ == Kind::kList && tuple_; }
+  SeqKind seq_kind() const { return seq_; }
+  bool is_tuple() const { return kind_ == Kind::kList && seq_ == SeqKind::kTuple; }
+  // A real list or tuple: indexable, sliceable, concatenable, serialisable.
+  bool is_list_or_tuple() const {
+    return kind_ == Kind::kList && (seq_ == SeqKind::kList || seq_ == SeqKind::kTuple);
+  }
+  // Has len() (everything but generators and iterators).
+  bool is_sized() const {
+    return kind_ != Kind::kList || (seq_ != SeqKind::kGenerator && seq_ != SeqKind::kReverseIterator);
+  }
   bool is_dict() const { return kind_ == Kind::kDict; }
   bool is_namespace() const { return kind_ == Kind::kNamespace; }
   bool is_function() const { return kind_ == Kind::kFunction; }
@@ -128,7 +163,8 @@ class Value {
 
  private:
   Kind kind_ = Kind::kUndefined;
-  bool tuple_ = false;
+  SeqKind seq_ = SeqKind::kList;
+  bool markup_ = false;
   union {
     bool b;
     int64_t i;

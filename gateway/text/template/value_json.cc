@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include "gateway/text/template/operators.h"
 #include "gateway/text/template/py_string.h"
 
 namespace tandem::text::jinja {
@@ -132,12 +133,14 @@ class JsonWriter {
         append_json_string(&out_, v.as_string(), opts_.ensure_ascii);
         return Status::Ok();
       case Value::Kind::kList:
+        if (!v.is_list_or_tuple()) break;  // generators, dict views, ranges: not serialisable
         return write_list(v.as_list(), level);
       case Value::Kind::kDict:
         return write_dict(v.as_dict(), level);
       default:
-        return invalid_argument("Object of type {} is not JSON serializable", v.type_name());
+        break;
     }
+    return invalid_argument("Object of type {} is not JSON serializable", v.type_name());
   }
 
   std::string take() { return std::move(out_); }
@@ -165,22 +168,43 @@ class JsonWriter {
     return Status::Ok();
   }
 
+  // json.dumps turns int, float, bool and None keys into their JSON spelling.
+  static StatusOr<std::string> key_text(const Value& k) {
+    if (k.is_string()) return k.as_string();
+    if (k.is_bool()) return std::string(k.as_bool() ? "true" : "false");
+    if (k.is_int()) return std::to_string(k.as_int());
+    if (k.is_none()) return std::string("null");
+    if (k.is_float()) {
+      double f = k.as_double();
+      if (std::isnan(f)) return std::string("NaN");
+      if (std::isinf(f)) return std::string(f > 0 ? "Infinity" : "-Infinity");
+      return format_py_float(f);
+    }
+    return invalid_argument("keys must be str, int, float, bool or None, not {}", k.type_name());
+  }
+
   Status write_dict(const Dict& d, int level) {
     if (d.empty()) {
       out_.append("{}");
       return Status::Ok();
     }
-    std::vector<const std::pair<std::string, Value>*> entries;
+    std::vector<const Dict::Entry*> entries;
     for (const auto& e : d.entries()) entries.push_back(&e);
     if (opts_.sort_keys) {
-      std::stable_sort(entries.begin(), entries.end(),
-                       [](auto* a, auto* b) { return a->first < b->first; });
+      Status error;
+      std::stable_sort(entries.begin(), entries.end(), [&](auto* a, auto* b) {
+        auto c = order(a->first, b->first);  // mixed key types fail, as in Python
+        if (!c.ok() && error.ok()) error = c.status();
+        return c.ok() && *c < 0;
+      });
+      RETURN_IF_ERROR(error);
     }
     out_.push_back('{');
     for (size_t i = 0; i < entries.size(); ++i) {
       if (i) out_.append(item_sep_);
       newline(level + 1);
-      append_json_string(&out_, entries[i]->first, opts_.ensure_ascii);
+      ASSIGN_OR_RETURN(std::string key, key_text(entries[i]->first));
+      append_json_string(&out_, key, opts_.ensure_ascii);
       out_.append(key_sep_);
       RETURN_IF_ERROR(write(entries[i]->second, level + 1));
     }

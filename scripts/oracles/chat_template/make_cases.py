@@ -155,6 +155,12 @@ TEMPLATES = {
                                                              "tool_answer", "thinking_on"]),
     "kimi-k2.jinja": ("[BOS]", "[EOS]", ["user_only", "multi_turn", "tool_answer", "content_parts"]),
     "command-r7b-12-2024-tool-use.jinja": ("<BOS_TOKEN>", "<|END_OF_TURN_TOKEN|>", ["multi_turn", "tool_answer"]),
+    # Chosen for the constructs they exercise: integer dict keys + dictsort, Markup concatenation,
+    # a filter Jinja only resolves when its `if` branch runs.
+    "bytedance-seed-oss.jinja": ("<seed:bos>", "<seed:eos>", ["system_user", "tool_answer", "reasoning"]),
+    "functionary-medium-v3.1.jinja": ("<|begin_of_text|>", "<|eot_id|>", ["tools_no_call", "tool_answer"]),
+    "deepseek-v3.2.jinja": ("<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", ["multi_turn", "tool_answer",
+                                                                              "thinking_on"]),
 }
 
 # ---------------------------------------------------------------- normalisation (as Tandem's ChatTemplate)
@@ -384,6 +390,20 @@ SNIPPETS = [
                     "{{ ''|length }} {{ d|length }} {{ 5|float }}", D),
     ("loop_over_string_and_dict_items", "{% for k, v in {'x': [1], 'y': {'z': none}}.items() %}{{ k }}:{{ v|tojson }} "
                                         "{% endfor %}", {}),
+    ("dict_nonstring_keys", "{% set g = {0: 'zero', 512: 'half', 1.5: 'f', true: 't', none: 'n'} %}{{ g[0] }} {{ g[512] }} "
+                            "{{ g[1] }} {{ g[1.5] }} {{ g[none] }} {{ g }} {{ {1: 'x', 2.5: 'y', false: 'z'}|tojson }} "
+                            "{% for k, v in {4096: 512, 0: 0, 512: 128}|dictsort %}{{ k }}:{{ v }};{% endfor %}", {}),
+    ("generators", "{{ 'yes' if []|select else 'no' }} {{ 'yes' if []|list else 'no' }} [{{ ([1, 2]|reverse)[0] }}] "
+                   "{{ [1, 2]|reverse|list }} {{ {'a': 1}.items() }} {{ {'a': 1}.keys() }} {{ {'a': 1}.values()|list }} "
+                   "{{ {'a': 1}.items()|length }} {{ range(3) }} {{ range(1, 10, 3) }} {{ range(3)[1] }} "
+                   "{{ range(5)|length }} {{ [3, 4]|map('string') is sequence }} {{ range(2) is sequence }}", {}),
+    ("err_generator_tojson", "{{ [1]|map('string')|tojson }}", {}),
+    ("err_generator_length", "{{ [1]|select|length }}", {}),
+    ("err_sort_keys_mixed", "{{ {1: 'a', 'b': 2}|tojson(sort_keys=true) }}", {}),
+    ("markup_concat", "{{ 'a<'|safe + '<b>' }}|{{ '<i>' + 'x&'|safe }}|{{ ('<'|e) + '>' }}|{{ '<'|safe ~ '<' }}|"
+                      "{{ ('<'|safe) * 2 + '>' }}|{{ ['<'|safe] }}", {}),
+    ("unknown_filter_guarded", "{% if false %}{{ x|from_json }}{% elif false %}{{ x is nosuchtest }}{% endif %}"
+                               "{{ x|nofilter if false else 'b' }}ok", {}),
     # errors (rendered or compile-time)
     ("err_undefined_attr", "{{ missing.attr }}", {}),
     ("err_type_add", "line1\n{{ 1 + 'a' }}", {}),
@@ -398,6 +418,9 @@ SNIPPETS = [
     ("err_tojson_undefined", "{{ missing|tojson }}", {}),
     ("err_unsafe_append", "{{ l.append(4) }}", D),
     ("err_ns_assign", "{% set x = 1 %}{% set x.y = 2 %}", {}),
+    ("err_unknown_filter_run", "{% if true %}{{ 'x'|nofilter }}{% endif %}", {}),
+    ("err_unknown_filter_loop_in_if", "{% if false %}{% for i in [1] %}{{ i|nofilter }}{% endfor %}{% endif %}", {}),
+    ("err_unknown_test_run", "{% if 1 is nosuchtest %}a{% endif %}", {}),
     ("err_bad_syntax", "{{ 1 + }}", {}),
     ("err_unclosed_string", "{{ 'abc }}", {}),
     ("err_break_outside", "{% break %}", {}),
