@@ -15,8 +15,12 @@ namespace {
 
 class CpuBackend final : public Backend {
  public:
-  CpuBackend(int num_threads, const cpu::KernelTable& table)
-      : ctx_(num_threads, table), name_("cpu-" + std::string(cpu_isa_name(table.isa))) {}
+  CpuBackend(int num_threads, const cpu::KernelTable& table, int act_levels)
+      : ctx_(num_threads, table), name_("cpu-" + std::string(cpu_isa_name(table.isa))) {
+    CHECK(act_levels == 1 || act_levels == 2, "CPU backend: act_levels must be 1 or 2, got {}", act_levels);
+    ctx_.two_level_acts = act_levels == 2;
+    if (act_levels == 1) name_ += "-int8x1";
+  }
 
   const char* name() const override { return name_.c_str(); }
 
@@ -110,10 +114,17 @@ std::optional<CpuIsa> parse_cpu_isa(std::string_view s) {
   return std::nullopt;
 }
 
-std::unique_ptr<Backend> make_cpu_backend(int num_threads, CpuIsa isa) {
+std::unique_ptr<Backend> make_cpu_backend(int num_threads, CpuIsa isa, int act_levels) {
   CHECK(supports(isa), "CPU backend: this CPU does not support the {} kernels (best here: {})", cpu_isa_name(isa),
         cpu_isa_name(detect_cpu_isa()));
-  return std::make_unique<CpuBackend>(num_threads, table_for(isa));
+  return std::make_unique<CpuBackend>(num_threads, table_for(isa), act_levels);
+}
+
+std::unique_ptr<Backend> make_cpu_backend(int num_threads, CpuIsa isa) {
+  // TANDEM_CPU_ACT_LEVELS=1 selects llama.cpp's single int8 level (benchmarks, comparisons).
+  int levels = 2;
+  if (const char* env = std::getenv("TANDEM_CPU_ACT_LEVELS"); env && std::string(env) == "1") levels = 1;
+  return make_cpu_backend(num_threads, isa, levels);
 }
 
 std::unique_ptr<Backend> make_cpu_backend(int num_threads) {

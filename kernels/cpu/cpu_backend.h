@@ -23,5 +23,8 @@ std::optional<CpuIsa> parse_cpu_isa(std::string_view s);  // inverse of cpu_isa_
 
 // num_threads <= 0: all hardware threads. isa must be supported by this CPU (CHECKed).
 std::unique_ptr<Backend> make_cpu_backend(int num_threads, CpuIsa isa);
+// act_levels: 2 (default) quantizes matmul activations as two int8 levels (float-like accuracy);
+// 1 is llama.cpp's single int8 level (faster when compute-bound, ~1% relative error).
+std::unique_ptr<Backend> make_cpu_backend(int num_threads, CpuIsa isa, int act_levels);
 
 }  // namespace tandem::kernels

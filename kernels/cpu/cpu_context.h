@@ -39,6 +39,11 @@ struct CpuContext {
   ThreadPool pool;
   const KernelTable& table;
   AlignedBuffer acts;      // quantized activations of the current matmul
+  AlignedBuffer split_x;   // two-level activations: [2m, k] rows (x, residual) interleaved
+  AlignedBuffer split_y;   // their [2m, n] partial products
+  // Activations enter integer matmuls as two int8 levels (x ~ d1*q1 + d2*q2, float-like
+  // precision) instead of one (llama.cpp's choice, ~1% relative error per matmul).
+  bool two_level_acts = true;
   AlignedBuffer partials;  // attention: per-split partial results
   RopeCache rope;
 

@@ -66,11 +66,12 @@ Magnitudes magnitudes(const std::vector<float>& x, const std::vector<float>& w, 
   return g;
 }
 
-void check_matmul(CpuIsa isa, int threads, DType type, const Shape& s, bool random_blocks, bool with_bias, uint32_t seed) {
+void check_matmul(CpuIsa isa, int threads, DType type, const Shape& s, bool random_blocks, bool with_bias, uint32_t seed,
+                  int act_levels = 1) {
   random_blocks = random_blocks && dtype_info(type).quantized;  // random bits are no float data
   SCOPED_TRACE(::testing::Message() << cpu_isa_name(isa) << " threads=" << threads << " " << dtype_name(type) << " m=" << s.m
                                     << " n=" << s.n << " k=" << s.k << (random_blocks ? " random-blocks" : "")
-                                    << (with_bias ? " bias" : ""));
+                                    << (with_bias ? " bias" : "") << " act_levels=" << act_levels);
   std::mt19937 rng(seed);
   const std::vector<float> x = testing::random_activations(rng, static_cast<size_t>(s.m * s.k));
   testing::Weights w = random_blocks ? testing::make_random_block_weights(rng, type, s.n, s.k)
@@ -79,7 +80,7 @@ void check_matmul(CpuIsa isa, int threads, DType type, const Shape& s, bool rand
   if (with_bias) bias = testing::random_floats(rng, static_cast<size_t>(s.n));
   const float* b = with_bias ? bias.data() : nullptr;
 
-  auto backend = make_cpu_backend(threads, isa);
+  auto backend = make_cpu_backend(threads, isa, act_levels);
   std::vector<float> y(static_cast<size_t>(s.m * s.n), NAN);
   backend->matmul(x.data(), s.m, w.view, b, y.data());
 
@@ -92,7 +93,15 @@ void check_matmul(CpuIsa isa, int threads, DType type, const Shape& s, bool rand
   int failures = 0;
   for (size_t i = 0; i < y.size() && failures < 5; ++i) {
     const double M = g.sum_abs[i], E = g.act_noise[i];
-    if (quantized) {
+    if (quantized && act_levels == 2) {
+      // The second int8 level quantizes the first level's rounding error (at most half a step),
+      // so the activation noise left is E / 254.
+      const double tol = 6.0 * E / 254.0 + 3e-5 * M + 1e-5;
+      if (!(std::fabs(y[i] - y_ref[i]) <= tol)) {
+        ADD_FAILURE() << "two-level vs fp32 reference at " << i << ": got " << y[i] << " want " << y_ref[i] << " (tol " << tol << ")";
+        ++failures;
+      }
+    } else if (quantized) {
       const double tight = 3e-5 * M + 1e-5;
       if (!(std::fabs(y[i] - y_refq[i]) <= tight)) {
         ADD_FAILURE() << "vs act-quant reference at " << i << ": got " << y[i] << " want " << y_refq[i] << " (tol " << tight << ")";
@@ -124,7 +133,8 @@ TEST_P(MatmulTest, MatchesReferenceOnAllShapes) {
       if (s.k % be != 0) continue;
       ++seed;
       const bool random_blocks = dtype_info(type).quantized && seed % 2 == 0;
-      check_matmul(isa, 3, type, s, random_blocks, seed % 3 == 0, seed);
+      check_matmul(isa, 3, type, s, random_blocks, seed % 3 == 0, seed, /*act_levels=*/1);
+      if (dtype_info(type).quantized) check_matmul(isa, 3, type, s, random_blocks, seed % 3 == 0, seed, /*act_levels=*/2);
     }
   }
 }

@@ -29,12 +29,23 @@ TEST(ThreadPoolTest, ManySmallJobsBackToBack) {
   EXPECT_EQ(sum.load(), 6 * 20000);
 }
 
-TEST(ThreadPoolTest, UsesDistinctThreadIndices) {
-  ThreadPool pool(2);
-  std::vector<std::atomic<int>> used(2);
-  pool.parallel_for(2, [&](int64_t, int64_t, int t) { used[t]++; });
-  EXPECT_EQ(used[0].load(), 1);
-  EXPECT_EQ(used[1].load(), 1);
+// thread_index identifies the executing thread (kernels key per-thread scratch on it): it is in
+// range, and two ranges with the same index never run at the same time.
+TEST(ThreadPoolTest, ThreadIndexIsExclusivePerThread) {
+  ThreadPool pool(3);
+  std::vector<std::atomic<int>> busy(3);
+  std::atomic<int> violations{0};
+  for (int rep = 0; rep < 200; ++rep) {
+    pool.parallel_for(64, [&](int64_t, int64_t, int t) {
+      ASSERT_GE(t, 0);
+      ASSERT_LT(t, 3);
+      if (busy[t].fetch_add(1) != 0) violations++;
+      for (volatile int spin = 0; spin < 200; ++spin) {
+      }
+      busy[t].fetch_sub(1);
+    });
+  }
+  EXPECT_EQ(violations.load(), 0);
 }
 
 }  // namespace
