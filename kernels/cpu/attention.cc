@@ -63,8 +63,10 @@ void merge_group(const SplitGroup& g, const AttentionBatch& b, int max_rows, con
 
 }  // namespace
 
-void attention(CpuContext& ctx, const float* q, const float* k_cache, const float* v_cache, const AttentionBatch& b,
-               float* out) {
+void attention(CpuContext& ctx, DType cache_type, const float* q, const void* k_cache, const void* v_cache,
+               const AttentionBatch& b, float* out) {
+  CHECK(cache_type == DType::kF32 || cache_type == DType::kF16 || cache_type == DType::kBF16,
+        "attention: KV cache type {} is not F32, F16 or BF16", dtype_name(cache_type));
   CHECK(b.n_heads > 0 && b.n_kv_heads > 0 && b.n_heads % b.n_kv_heads == 0,
         "attention: n_heads {} must be a positive multiple of n_kv_heads {}", b.n_heads, b.n_kv_heads);
   CHECK(b.head_dim > 0, "attention: head_dim {}", b.head_dim);
@@ -93,6 +95,7 @@ void attention(CpuContext& ctx, const float* q, const float* k_cache, const floa
         const int q1 = std::min(q_len, q0 + q_block);
         AttentionItem it{};
         it.q = q;
+        it.cache_type = cache_type;
         it.k_cache = k_cache;
         it.v_cache = v_cache;
         it.slots = b.slots + b.slot_offsets[s];

@@ -32,6 +32,8 @@ struct VecF {
   static T exp(T v) { return std::exp(v); }
   static T load_f16(const uint16_t* p) { return fp16_to_fp32(*p); }
   static T load_bf16(const uint16_t* p) { return bf16_to_fp32(*p); }
+  static void store_f16(uint16_t* p, T v) { *p = fp32_to_fp16(v); }
+  static void store_bf16(uint16_t* p, T v) { *p = fp32_to_bf16(v); }
 };
 
 }  // namespace tandem::kernels::cpu::scalar
