@@ -84,6 +84,8 @@ void BM_Matmul(benchmark::State& state) {
   state.counters["weight_GBps"] =
       benchmark::Counter(static_cast<double>(one.size()) * state.iterations() / 1e9, benchmark::Counter::kIsRate);
   state.counters["rows_per_s"] = benchmark::Counter(static_cast<double>(m) * state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["GMACps"] =
+      benchmark::Counter(static_cast<double>(m) * n * k * state.iterations() / 1e9, benchmark::Counter::kIsRate);
   state.SetLabel(std::string(dtype_name(type)) + " " + backend().name());
 }
 
@@ -96,6 +98,8 @@ void matmul_args(benchmark::internal::Benchmark* b) {
     b->Args({576, 1536, m, q41});    // ffn down
     b->Args({49152, 576, m, q80});   // lm head (tied token_embd)
   }
+  b->Args({1536, 576, 512, q41});    // prefill: compute-bound
+  b->Args({1536, 576, 512, static_cast<int>(DType::kF32)});
   b->ArgNames({"n", "k", "m", "dtype"});
 }
 BENCHMARK(BM_Matmul)->Apply(matmul_args)->UseRealTime()->Unit(benchmark::kMicrosecond);

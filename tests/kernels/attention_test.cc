@@ -88,7 +88,7 @@ void check(CpuIsa isa, int threads, const std::vector<Seq>& seqs, int n_heads, i
 struct HeadConfig {
   int n_heads, n_kv_heads, head_dim;
 };
-const HeadConfig kHeads[] = {{4, 4, 64}, {9, 3, 64}, {8, 2, 80}, {4, 1, 128}};
+const HeadConfig kHeads[] = {{4, 4, 64}, {9, 3, 64}, {8, 2, 80}, {4, 1, 128}, {4, 2, 128}};
 
 TEST(AttentionTest, Decode) {
   uint32_t seed = 1;

@@ -197,12 +197,24 @@ void attention_item_t(const AttentionItem& it, float* scratch) {
   }
 }
 
+}  // namespace tandem::kernels::cpu::generic
+
+#include "kernels/cpu/generic/attention_decode_impl.h"
+
+namespace tandem::kernels::cpu::generic {
+
 template <class V>
 void attention_item(const AttentionItem& it, float* scratch) {
   switch (it.cache_type) {
-    case DType::kF16: attention_item_t<V, DType::kF16>(it, scratch); return;
-    case DType::kBF16: attention_item_t<V, DType::kBF16>(it, scratch); return;
-    default: attention_item_t<V, DType::kF32>(it, scratch); return;
+    case DType::kF16:
+      if (!attention_small<V, DType::kF16>(it)) attention_item_t<V, DType::kF16>(it, scratch);
+      return;
+    case DType::kBF16:
+      if (!attention_small<V, DType::kBF16>(it)) attention_item_t<V, DType::kBF16>(it, scratch);
+      return;
+    default:
+      if (!attention_small<V, DType::kF32>(it)) attention_item_t<V, DType::kF32>(it, scratch);
+      return;
   }
 }
 
