@@ -91,7 +91,8 @@ struct KernelTable {
   void (*convert_half)(DType type, const float* src, uint16_t* dst, int64_t n);
 
   // --- attention ---
-  void (*attention)(const AttentionItem& item, float* scratch);
+  // items[0, count): the same query rows and context for consecutive kv heads (one unit of work).
+  void (*attention)(const AttentionItem* items, int count, float* scratch);
   int64_t (*attention_scratch_floats)(int rows, int head_dim);
 };
 

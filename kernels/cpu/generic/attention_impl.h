@@ -203,18 +203,19 @@ void attention_item_t(const AttentionItem& it, float* scratch) {
 
 namespace tandem::kernels::cpu::generic {
 
+template <class V, DType E>
+void attention_items_t(const AttentionItem* items, int count, float* scratch) {
+  if (attention_small<V, E>(items, count)) return;
+  for (int i = 0; i < count; ++i) attention_item_t<V, E>(items[i], scratch);
+}
+
+// The kv heads of one unit of work (kernel_table.h).
 template <class V>
-void attention_item(const AttentionItem& it, float* scratch) {
-  switch (it.cache_type) {
-    case DType::kF16:
-      if (!attention_small<V, DType::kF16>(it)) attention_item_t<V, DType::kF16>(it, scratch);
-      return;
-    case DType::kBF16:
-      if (!attention_small<V, DType::kBF16>(it)) attention_item_t<V, DType::kBF16>(it, scratch);
-      return;
-    default:
-      if (!attention_small<V, DType::kF32>(it)) attention_item_t<V, DType::kF32>(it, scratch);
-      return;
+void attention_items(const AttentionItem* items, int count, float* scratch) {
+  switch (items[0].cache_type) {
+    case DType::kF16: attention_items_t<V, DType::kF16>(items, count, scratch); return;
+    case DType::kBF16: attention_items_t<V, DType::kBF16>(items, count, scratch); return;
+    default: attention_items_t<V, DType::kF32>(items, count, scratch); return;
   }
 }
 
