@@ -18,7 +18,10 @@ namespace {
 // every 64th iteration yields so that, with more threads than free cores (other processes,
 // oversubscribed tests), a spinning worker does not steal the core a straggler needs.
 constexpr int kSpinIterations = 20000;
-constexpr int kCallerSpinIterations = 1000;
+// The caller spins this long for the last chunks, then sleeps on done_: if a worker holding a
+// chunk was preempted (an oversubscribed machine), a sleeping caller frees its core so the
+// scheduler can run the worker there, instead of spinning through the worker's lost time slice.
+constexpr int kCallerSpinIterations = 2000;
 // Chunks per thread: enough that a late or slow thread leaves little for the others to wait on,
 // few enough that claiming (one CAS each) stays negligible.
 constexpr int64_t kChunksPerThread = 4;
@@ -70,6 +73,7 @@ void ThreadPool::run_chunks(int index, uint32_t generation) {
     const int64_t end = std::min(n, blocks * (chunk + 1) / chunks * grain);
     if (begin < end) (*fn)(begin, end, index);
     done_.fetch_add(1, std::memory_order_release);
+    done_.notify_all();  // no system call unless the caller is asleep in wait()
   }
 }
 
@@ -93,12 +97,12 @@ void ThreadPool::parallel_for(int64_t n, const RangeFn& fn, int64_t grain) {
   }
   cv_.notify_all();
   run_chunks(0, generation_);
-  for (int spin = 0; done_.load(std::memory_order_acquire) != chunks; ++spin) {
-    if (spin < kCallerSpinIterations) {
-      TANDEM_PAUSE();
-    } else {
-      std::this_thread::yield();
-    }
+  for (int spin = 0; spin < kCallerSpinIterations; ++spin) {
+    if (done_.load(std::memory_order_acquire) == chunks) return;
+    TANDEM_PAUSE();
+  }
+  for (int64_t d = done_.load(std::memory_order_acquire); d != chunks; d = done_.load(std::memory_order_acquire)) {
+    done_.wait(d, std::memory_order_acquire);
   }
 }
 

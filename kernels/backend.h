@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "common/check.h"
 #include "common/tensor_view.h"
 
 namespace tandem::kernels {
@@ -86,6 +87,22 @@ class Backend {
   // out [total_q_rows, n_heads * head_dim] = softmax(q k^T * scale, causal) v over paged KV.
   virtual void attention(const float* q, const float* k_cache, const float* v_cache,
                          const AttentionBatch& batch, float* out) = 0;
+
+  // Half-precision KV caches (added by the kernels work; the float versions above are unchanged):
+  // k_cache / v_cache hold `cache_type` elements (DType::kF16 or kBF16), same [num_slots, kv_dim]
+  // layout and semantics as store_kv / attention. Rows are rounded to nearest-even on store.
+  // Half caches halve the bytes decode attention streams per context token, which is what
+  // bounds batched decode at long contexts on a CPU. Backends without them CHECK-fail.
+  virtual void store_kv_half(DType cache_type, void* k_cache, void* v_cache, const float* k, const float* v,
+                             const int32_t* slots, int64_t tokens, int64_t kv_dim) {
+    (void)cache_type, (void)k_cache, (void)v_cache, (void)k, (void)v, (void)slots, (void)tokens, (void)kv_dim;
+    CHECK(false, "backend {} does not support half-precision KV caches", name());
+  }
+  virtual void attention_half(DType cache_type, const float* q, const void* k_cache, const void* v_cache,
+                              const AttentionBatch& batch, float* out) {
+    (void)cache_type, (void)q, (void)k_cache, (void)v_cache, (void)batch, (void)out;
+    CHECK(false, "backend {} does not support half-precision KV caches", name());
+  }
 };
 
 // CPU backend: AVX-512 or AVX2 kernels chosen at run time (scalar fallback), num_threads <= 0

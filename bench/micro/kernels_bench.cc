@@ -84,6 +84,8 @@ void BM_Matmul(benchmark::State& state) {
   state.counters["weight_GBps"] =
       benchmark::Counter(static_cast<double>(one.size()) * state.iterations() / 1e9, benchmark::Counter::kIsRate);
   state.counters["rows_per_s"] = benchmark::Counter(static_cast<double>(m) * state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["GMACps"] =
+      benchmark::Counter(static_cast<double>(m) * n * k * state.iterations() / 1e9, benchmark::Counter::kIsRate);
   state.SetLabel(std::string(dtype_name(type)) + " " + backend().name());
 }
 
@@ -96,6 +98,8 @@ void matmul_args(benchmark::internal::Benchmark* b) {
     b->Args({576, 1536, m, q41});    // ffn down
     b->Args({49152, 576, m, q80});   // lm head (tied token_embd)
   }
+  b->Args({1536, 576, 512, q41});    // prefill: compute-bound
+  b->Args({1536, 576, 512, static_cast<int>(DType::kF32)});
   b->ArgNames({"n", "k", "m", "dtype"});
 }
 BENCHMARK(BM_Matmul)->Apply(matmul_args)->UseRealTime()->Unit(benchmark::kMicrosecond);
@@ -194,15 +198,18 @@ BENCHMARK(BM_AttentionDecode)->Args({512, 1})->Args({2048, 1})->Args({512, 32})-
 
 // A whole decode step of the default model's shapes (SmolLM2-135M: 30 layers, dim 576, 9/3 heads
 // of 64, ff 1536, vocab 49152; Q4_1 matrices, Q8_0 LM head) on random weights: every kernel call
-// the forward makes, in order, so bytes moved match the real model. args: batch, context.
+// the forward makes, in order, so bytes moved match the real model. args: batch, context,
+// KV cache type (0: F32 via store_kv / attention, 1: F16 via the *_half variants).
 // tokens_per_s = batch / step time: the ratio batch-32 / batch-1 is the batching speedup.
 struct DecodeModel {
   static constexpr int kLayers = 30, kDim = 576, kHeads = 9, kKvHeads = 3, kHd = 64, kFf = 1536, kVocab = 49152;
   struct Layer {
     std::vector<uint8_t> q, k, v, o, gate_up, down;
     TensorView tq, tk, tv, to, tgu, tdown;
-    std::vector<float> k_cache, v_cache;
+    std::vector<float> k_cache, v_cache;       // F32 caches, allocated on first use
+    std::vector<uint16_t> k_half, v_half;      // F16 caches, allocated on first use
   };
+  static constexpr int kSlots = 32 * 512;
   std::vector<Layer> layers;
   std::vector<uint8_t> head_bytes;
   TensorView head;
@@ -218,7 +225,7 @@ struct DecodeModel {
     return v;
   }
 
-  DecodeModel(int slots) : layers(kLayers), norm_w(kFf, 1.0f) {
+  DecodeModel() : layers(kLayers), norm_w(kFf, 1.0f) {
     uint32_t seed = 10;
     for (Layer& l : layers) {
       l.q = random_weight_bytes(DType::kQ4_1, kDim, kDim, ++seed);
@@ -233,8 +240,6 @@ struct DecodeModel {
       l.to = view(l.o, DType::kQ4_1, kDim, kDim);
       l.tgu = view(l.gate_up, DType::kQ4_1, 2 * kFf, kDim);
       l.tdown = view(l.down, DType::kQ4_1, kDim, kFf);
-      l.k_cache.assign(static_cast<size_t>(slots) * kKvHeads * kHd, 0.01f);
-      l.v_cache.assign(static_cast<size_t>(slots) * kKvHeads * kHd, 0.01f);
     }
     head_bytes = random_weight_bytes(DType::kQ8_0, kVocab, kDim, 99);
     head = view(head_bytes, DType::kQ8_0, kVocab, kDim);
@@ -244,8 +249,24 @@ struct DecodeModel {
 void BM_DecodeStep(benchmark::State& state) {
   using M = DecodeModel;
   const int batch = static_cast<int>(state.range(0)), ctx = static_cast<int>(state.range(1));
+  const bool half = state.range(2) != 0;
   static std::unique_ptr<DecodeModel> model;
-  if (!model) model = std::make_unique<DecodeModel>(32 * 2048);
+  if (!model) model = std::make_unique<DecodeModel>();
+  if (static_cast<int64_t>(batch) * ctx > M::kSlots) {
+    state.SkipWithError("batch x context exceeds the benchmark's KV pool");
+    return;
+  }
+  const size_t cache_elems = static_cast<size_t>(M::kSlots) * M::kKvHeads * M::kHd;
+  for (auto& l : model->layers) {
+    if (half && l.k_half.empty()) {
+      l.k_half.assign(cache_elems, fp32_to_fp16(0.01f));
+      l.v_half.assign(cache_elems, fp32_to_fp16(0.01f));
+    }
+    if (!half && l.k_cache.empty()) {
+      l.k_cache.assign(cache_elems, 0.01f);
+      l.v_cache.assign(cache_elems, 0.01f);
+    }
+  }
   Backend& be = backend();
   const int kv_dim = M::kKvHeads * M::kHd;
   std::vector<float> h(static_cast<size_t>(batch) * M::kDim, 0.1f), res(h.size(), 0.1f), x(h.size());
@@ -283,8 +304,14 @@ void BM_DecodeStep(benchmark::State& state) {
       be.matmul(x.data(), batch, l.tv, nullptr, v.data());
       be.rope(q.data(), pos.data(), batch, M::kHeads, rc);
       be.rope(k.data(), pos.data(), batch, M::kKvHeads, rc);
-      be.store_kv(l.k_cache.data(), l.v_cache.data(), k.data(), v.data(), new_slots.data(), batch, kv_dim);
-      be.attention(q.data(), l.k_cache.data(), l.v_cache.data(), ab, att.data());
+      if (half) {
+        be.store_kv_half(DType::kF16, l.k_half.data(), l.v_half.data(), k.data(), v.data(), new_slots.data(), batch,
+                         kv_dim);
+        be.attention_half(DType::kF16, q.data(), l.k_half.data(), l.v_half.data(), ab, att.data());
+      } else {
+        be.store_kv(l.k_cache.data(), l.v_cache.data(), k.data(), v.data(), new_slots.data(), batch, kv_dim);
+        be.attention(q.data(), l.k_cache.data(), l.v_cache.data(), ab, att.data());
+      }
       be.matmul(att.data(), batch, l.to, nullptr, h.data());
       be.add_rms_norm(res.data(), h.data(), model->norm_w.data(), batch, M::kDim, 1e-5f, x.data());
       be.matmul(x.data(), batch, l.tgu, nullptr, gu.data());
@@ -297,7 +324,11 @@ void BM_DecodeStep(benchmark::State& state) {
   }
   state.counters["tokens_per_s"] = benchmark::Counter(static_cast<double>(batch) * state.iterations(), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_DecodeStep)->Args({1, 512})->Args({8, 512})->Args({32, 512})->ArgNames({"batch", "ctx"})
+BENCHMARK(BM_DecodeStep)
+    ->Args({1, 512, 0})->Args({8, 512, 0})->Args({32, 512, 0})
+    ->Args({1, 512, 1})->Args({8, 512, 1})->Args({32, 512, 1})
+    ->Args({1, 128, 1})->Args({32, 128, 1})
+    ->ArgNames({"batch", "ctx", "kv_f16"})
     ->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -56,7 +56,17 @@ class CpuBackend final : public Backend {
   }
   void attention(const float* q, const float* k_cache, const float* v_cache, const AttentionBatch& batch,
                  float* out) override {
-    cpu::attention(ctx_, q, k_cache, v_cache, batch, out);
+    cpu::attention(ctx_, DType::kF32, q, k_cache, v_cache, batch, out);
+  }
+  void store_kv_half(DType cache_type, void* k_cache, void* v_cache, const float* k, const float* v,
+                     const int32_t* slots, int64_t tokens, int64_t kv_dim) override {
+    cpu::store_kv_half(ctx_, cache_type, k_cache, v_cache, k, v, slots, tokens, kv_dim);
+  }
+  void attention_half(DType cache_type, const float* q, const void* k_cache, const void* v_cache,
+                      const AttentionBatch& batch, float* out) override {
+    CHECK(cache_type == DType::kF16 || cache_type == DType::kBF16, "attention_half: cache type {} is not F16 or BF16",
+          dtype_name(cache_type));
+    cpu::attention(ctx_, cache_type, q, k_cache, v_cache, batch, out);
   }
 
  private:

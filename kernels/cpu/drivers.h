@@ -23,7 +23,11 @@ void silu_mul(CpuContext& ctx, const float* gate_up, int64_t rows, int64_t ff, f
 void add(CpuContext& ctx, float* x, const float* y, int64_t n);
 void store_kv(CpuContext& ctx, float* k_cache, float* v_cache, const float* k, const float* v, const int32_t* slots,
               int64_t tokens, int64_t kv_dim);
-void attention(CpuContext& ctx, const float* q, const float* k_cache, const float* v_cache, const AttentionBatch& batch,
-               float* out);
+// cache_type kF16 / kBF16: caches hold uint16 elements.
+void store_kv_half(CpuContext& ctx, DType cache_type, void* k_cache, void* v_cache, const float* k, const float* v,
+                   const int32_t* slots, int64_t tokens, int64_t kv_dim);
+// cache_type kF32 / kF16 / kBF16.
+void attention(CpuContext& ctx, DType cache_type, const float* q, const void* k_cache, const void* v_cache,
+               const AttentionBatch& batch, float* out);
 
 }  // namespace tandem::kernels::cpu

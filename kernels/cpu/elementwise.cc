@@ -40,4 +40,25 @@ void store_kv(CpuContext& ctx, float* k_cache, float* v_cache, const float* k, c
   }
 }
 
+void store_kv_half(CpuContext& ctx, DType cache_type, void* k_cache, void* v_cache, const float* k, const float* v,
+                   const int32_t* slots, int64_t tokens, int64_t kv_dim) {
+  CHECK(cache_type == DType::kF16 || cache_type == DType::kBF16, "store_kv_half: cache type {} is not F16 or BF16",
+        dtype_name(cache_type));
+  auto* kc = static_cast<uint16_t*>(k_cache);
+  auto* vc = static_cast<uint16_t*>(v_cache);
+  auto convert = [&](int64_t t0, int64_t t1, int) {
+    for (int64_t t = t0; t < t1; ++t) {
+      CHECK(slots[t] >= 0, "store_kv_half: negative slot {} for token {}", slots[t], t);
+      const int64_t base = static_cast<int64_t>(slots[t]) * kv_dim;
+      ctx.table.convert_half(cache_type, k + t * kv_dim, kc + base, kv_dim);
+      ctx.table.convert_half(cache_type, v + t * kv_dim, vc + base, kv_dim);
+    }
+  };
+  if (tokens > 1 && tokens * kv_dim >= kMinParallelElements) {
+    ctx.pool.parallel_for(tokens, convert);
+  } else {
+    convert(0, tokens, 0);
+  }
+}
+
 }  // namespace tandem::kernels::cpu

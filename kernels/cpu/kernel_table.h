@@ -41,8 +41,9 @@ struct FGemmArgs {
 // contexts). Rows of the item are (query row, head in group) pairs, query-major.
 struct AttentionItem {
   const float* q;         // the batch's q [rows, n_heads * head_dim]
-  const float* k_cache;
-  const float* v_cache;
+  DType cache_type;       // kF32, kF16 or kBF16 elements in k_cache / v_cache
+  const void* k_cache;
+  const void* v_cache;
   const int32_t* slots;   // this sequence's slots, position-indexed
   int64_t q_row0;         // global row of the sequence's first new query row
   int q_begin, q_end;     // new-row indices within the sequence
@@ -86,9 +87,12 @@ struct KernelTable {
                int rotary_dim, bool neox);
   void (*silu_mul)(const float* gate_up, int64_t r0, int64_t r1, int64_t ff, float* out);
   void (*add)(float* x, const float* y, int64_t i0, int64_t i1);
+  // dst[0, n) = src rounded to F16 or BF16 (nearest even).
+  void (*convert_half)(DType type, const float* src, uint16_t* dst, int64_t n);
 
   // --- attention ---
-  void (*attention)(const AttentionItem& item, float* scratch);
+  // items[0, count): the same query rows and context for consecutive kv heads (one unit of work).
+  void (*attention)(const AttentionItem* items, int count, float* scratch);
   int64_t (*attention_scratch_floats)(int rows, int head_dim);
 };
 

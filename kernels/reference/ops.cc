@@ -124,8 +124,23 @@ void store_kv(float* k_cache, float* v_cache, const float* k, const float* v, co
   }
 }
 
-void attention(const float* q, const float* k_cache, const float* v_cache, const AttentionBatch& b,
-               float* out) {
+namespace {
+
+// Cache element -> double for every cache type.
+struct CacheReader {
+  DType type;
+  const void* data;
+  double at(int64_t i) const {
+    switch (type) {
+      case DType::kF16: return fp16_to_fp32(static_cast<const uint16_t*>(data)[i]);
+      case DType::kBF16: return bf16_to_fp32(static_cast<const uint16_t*>(data)[i]);
+      default: return static_cast<const float*>(data)[i];
+    }
+  }
+};
+
+void attention_any(const float* q, const CacheReader& k_cache, const CacheReader& v_cache, const AttentionBatch& b,
+                   float* out) {
   const int hd = b.head_dim;
   const int group = b.n_heads / b.n_kv_heads;
   const int64_t q_dim = static_cast<int64_t>(b.n_heads) * hd;
@@ -146,9 +161,9 @@ void attention(const float* q, const float* k_cache, const float* v_cache, const
         scores.assign(static_cast<size_t>(pos + 1), 0.0);
         double mx = -INFINITY;
         for (int j = 0; j <= pos; ++j) {
-          const float* kr = k_cache + static_cast<int64_t>(slots[j]) * kv_dim + kv_off;
+          const int64_t kr = static_cast<int64_t>(slots[j]) * kv_dim + kv_off;
           double dot = 0.0;
-          for (int d = 0; d < hd; ++d) dot += static_cast<double>(qh[d]) * kr[d];
+          for (int d = 0; d < hd; ++d) dot += static_cast<double>(qh[d]) * k_cache.at(kr + d);
           scores[j] = dot * b.scale;
           mx = std::max(mx, scores[j]);
         }
@@ -156,14 +171,43 @@ void attention(const float* q, const float* k_cache, const float* v_cache, const
         for (int j = 0; j <= pos; ++j) sum += scores[j] = std::exp(scores[j] - mx);
         std::fill(acc.begin(), acc.end(), 0.0);
         for (int j = 0; j <= pos; ++j) {
-          const float* vr = v_cache + static_cast<int64_t>(slots[j]) * kv_dim + kv_off;
-          for (int d = 0; d < hd; ++d) acc[d] += scores[j] * vr[d];
+          const int64_t vr = static_cast<int64_t>(slots[j]) * kv_dim + kv_off;
+          for (int d = 0; d < hd; ++d) acc[d] += scores[j] * v_cache.at(vr + d);
         }
         float* o = out + row * q_dim + static_cast<int64_t>(h) * hd;
         for (int d = 0; d < hd; ++d) o[d] = static_cast<float>(acc[d] / sum);
       }
     }
   }
+}
+
+}  // namespace
+
+void attention(const float* q, const float* k_cache, const float* v_cache, const AttentionBatch& b, float* out) {
+  attention_any(q, {DType::kF32, k_cache}, {DType::kF32, v_cache}, b, out);
+}
+
+void store_kv_half(DType cache_type, void* k_cache, void* v_cache, const float* k, const float* v,
+                   const int32_t* slots, int64_t tokens, int64_t kv_dim) {
+  CHECK(cache_type == DType::kF16 || cache_type == DType::kBF16, "store_kv_half: cache type {} is not F16 or BF16",
+        dtype_name(cache_type));
+  auto* kc = static_cast<uint16_t*>(k_cache);
+  auto* vc = static_cast<uint16_t*>(v_cache);
+  const bool f16 = cache_type == DType::kF16;
+  for (int64_t t = 0; t < tokens; ++t) {
+    const int64_t base = static_cast<int64_t>(slots[t]) * kv_dim;
+    for (int64_t i = 0; i < kv_dim; ++i) {
+      kc[base + i] = f16 ? fp32_to_fp16(k[t * kv_dim + i]) : fp32_to_bf16(k[t * kv_dim + i]);
+      vc[base + i] = f16 ? fp32_to_fp16(v[t * kv_dim + i]) : fp32_to_bf16(v[t * kv_dim + i]);
+    }
+  }
+}
+
+void attention_half(DType cache_type, const float* q, const void* k_cache, const void* v_cache,
+                    const AttentionBatch& b, float* out) {
+  CHECK(cache_type == DType::kF16 || cache_type == DType::kBF16, "attention_half: cache type {} is not F16 or BF16",
+        dtype_name(cache_type));
+  attention_any(q, {cache_type, k_cache}, {cache_type, v_cache}, b, out);
 }
 
 }  // namespace tandem::kernels::ref

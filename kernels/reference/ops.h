@@ -34,5 +34,10 @@ void store_kv(float* k_cache, float* v_cache, const float* k, const float* v, co
               int64_t tokens, int64_t kv_dim);
 void attention(const float* q, const float* k_cache, const float* v_cache, const AttentionBatch& batch,
                float* out);
+// Half-precision caches (DType::kF16 / kBF16 elements), as Backend::store_kv_half / attention_half.
+void store_kv_half(DType cache_type, void* k_cache, void* v_cache, const float* k, const float* v,
+                   const int32_t* slots, int64_t tokens, int64_t kv_dim);
+void attention_half(DType cache_type, const float* q, const void* k_cache, const void* v_cache,
+                    const AttentionBatch& batch, float* out);
 
 }  // namespace tandem::kernels::ref

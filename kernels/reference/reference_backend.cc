@@ -38,6 +38,14 @@ class ReferenceBackend final : public Backend {
                  float* out) override {
     ref::attention(q, k_cache, v_cache, batch, out);
   }
+  void store_kv_half(DType cache_type, void* k_cache, void* v_cache, const float* k, const float* v,
+                     const int32_t* slots, int64_t tokens, int64_t kv_dim) override {
+    ref::store_kv_half(cache_type, k_cache, v_cache, k, v, slots, tokens, kv_dim);
+  }
+  void attention_half(DType cache_type, const float* q, const void* k_cache, const void* v_cache,
+                      const AttentionBatch& batch, float* out) override {
+    ref::attention_half(cache_type, q, k_cache, v_cache, batch, out);
+  }
 };
 
 }  // namespace

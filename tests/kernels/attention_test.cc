@@ -88,7 +88,7 @@ void check(CpuIsa isa, int threads, const std::vector<Seq>& seqs, int n_heads, i
 struct HeadConfig {
   int n_heads, n_kv_heads, head_dim;
 };
-const HeadConfig kHeads[] = {{4, 4, 64}, {9, 3, 64}, {8, 2, 80}, {4, 1, 128}};
+const HeadConfig kHeads[] = {{4, 4, 64}, {9, 3, 64}, {8, 2, 80}, {4, 1, 128}, {4, 2, 128}};
 
 TEST(AttentionTest, Decode) {
   uint32_t seed = 1;
@@ -120,6 +120,77 @@ TEST(AttentionTest, ChunkedPrefillAndMixedBatches) {
       check(isa, 3, {{40, 300}}, h.n_heads, h.n_kv_heads, h.head_dim, 1.0f, ++seed);
       check(isa, 3, {{1, 700}, {20, 20}, {0, 5}, {7, 600}, {1, 3}}, h.n_heads, h.n_kv_heads, h.head_dim, 2.0f, ++seed);
       check(isa, 4, {{3, 1500}}, h.n_heads, h.n_kv_heads, h.head_dim, 1.0f, ++seed);  // split with several rows
+    }
+  }
+}
+
+// Half-precision caches: the CPU store rounds exactly like the reference (bit-identical caches),
+// and attention over them matches the reference reading the same half values.
+void check_half(CpuIsa isa, DType cache_type, const std::vector<Seq>& seqs, const HeadConfig& h, uint32_t seed) {
+  SCOPED_TRACE(fmt::format("{} {} heads={}/{} hd={} seqs={}", cpu_isa_name(isa), dtype_name(cache_type), h.n_heads,
+                           h.n_kv_heads, h.head_dim, seqs.size()));
+  std::mt19937 rng(seed);
+  Problem p = make_problem(rng, seqs, h.n_heads, h.n_kv_heads, h.head_dim, 2.0f);
+  const int64_t kv_dim = static_cast<int64_t>(h.n_kv_heads) * h.head_dim;
+  const int64_t num_slots = static_cast<int64_t>(p.k_cache.size()) / kv_dim;
+  const int64_t tokens = static_cast<int64_t>(p.slots.size());
+  // The cache rows come in through store_kv_half: the new k/v of every context token.
+  std::vector<float> k_new(static_cast<size_t>(tokens * kv_dim)), v_new(k_new.size());
+  for (int64_t t = 0; t < tokens; ++t) {
+    for (int64_t i = 0; i < kv_dim; ++i) {
+      k_new[t * kv_dim + i] = p.k_cache[p.slots[t] * kv_dim + i];
+      v_new[t * kv_dim + i] = p.v_cache[p.slots[t] * kv_dim + i];
+    }
+  }
+  std::vector<uint16_t> kc(static_cast<size_t>(num_slots * kv_dim), 0), vc(kc.size(), 0), kw = kc, vw = vc;
+  auto be = make_cpu_backend(3, isa);
+  be->store_kv_half(cache_type, kc.data(), vc.data(), k_new.data(), v_new.data(), p.slots.data(), tokens, kv_dim);
+  ref::store_kv_half(cache_type, kw.data(), vw.data(), k_new.data(), v_new.data(), p.slots.data(), tokens, kv_dim);
+  ASSERT_EQ(kc, kw);
+  ASSERT_EQ(vc, vw);
+  std::vector<float> got(p.q.size(), NAN), want(p.q.size(), NAN);
+  be->attention_half(cache_type, p.q.data(), kc.data(), vc.data(), p.batch, got.data());
+  ref::attention_half(cache_type, p.q.data(), kw.data(), vw.data(), p.batch, want.data());
+  int bad = 0;
+  for (size_t i = 0; i < got.size() && bad < 5; ++i) {
+    if (!(std::fabs(got[i] - want[i]) <= 2e-5 + 1e-4 * std::fabs(want[i]))) {
+      ADD_FAILURE() << "at " << i << ": got " << got[i] << " want " << want[i];
+      ++bad;
+    }
+  }
+}
+
+TEST(AttentionTest, HalfPrecisionCaches) {
+  uint32_t seed = 300;
+  for (CpuIsa isa : isas_under_test()) {
+    for (DType t : {DType::kF16, DType::kBF16}) {
+      for (const HeadConfig& h : kHeads) {
+        check_half(isa, t, {{1, 1500}}, h, ++seed);
+        check_half(isa, t, {{1, 40}, {30, 30}, {5, 77}}, h, ++seed);
+      }
+    }
+  }
+}
+
+TEST(AttentionTest, HalfStoreRoundsLikeTheScalarConversions) {
+  // Ties, subnormals, overflow to inf, inf and NaN, in a row long enough for the vector path.
+  std::vector<float> row = {1.0f + 1.0f / 2048, 1.0f + 3.0f / 2048, 65504.0f, 70000.0f, -1e-7f, 6e-8f, 3e-5f,
+                            INFINITY, -INFINITY, NAN, 1.00390625f, 1.01171875f, -0.0f, 0.1f, 1e30f, -2.5f};
+  for (int i = 0; i < 16; ++i) row.push_back(row[i] * -3.0f);
+  const int32_t slot = 0;
+  for (CpuIsa isa : isas_under_test()) {
+    auto be = make_cpu_backend(1, isa);
+    for (DType t : {DType::kF16, DType::kBF16}) {
+      std::vector<uint16_t> kc(row.size()), vc(row.size());
+      be->store_kv_half(t, kc.data(), vc.data(), row.data(), row.data(), &slot, 1, static_cast<int64_t>(row.size()));
+      for (size_t i = 0; i < row.size(); ++i) {
+        const uint16_t want = t == DType::kF16 ? fp32_to_fp16(row[i]) : fp32_to_bf16(row[i]);
+        if (std::isnan(row[i])) {
+          EXPECT_TRUE(std::isnan(t == DType::kF16 ? fp16_to_fp32(kc[i]) : bf16_to_fp32(kc[i])));
+        } else {
+          EXPECT_EQ(kc[i], want) << cpu_isa_name(isa) << " " << dtype_name(t) << " value " << row[i];
+        }
+      }
     }
   }
 }

@@ -30,7 +30,8 @@ const KernelTable& avx2_kernel_table() {
       .rope = generic::rope_rows<V>,
       .silu_mul = generic::silu_mul_rows<V>,
       .add = generic::add_range<V>,
-      .attention = generic::attention_item<V>,
+      .convert_half = generic::convert_half<V>,
+      .attention = generic::attention_items<V>,
       .attention_scratch_floats = generic::attention_scratch_floats,
   };
   return table;

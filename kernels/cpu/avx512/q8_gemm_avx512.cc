@@ -2,6 +2,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "kernels/cpu/avx512/q8_pack_avx512.h"
@@ -14,6 +15,7 @@ namespace {
 constexpr int64_t kKcBlocks = 64;  // K chunk packed at once: 64 x 640 B = 40 KiB (L1/L2 resident)
 constexpr int kMaxRows = 8;        // activation rows per microkernel pass
 constexpr int kMaxFusedRows = 2;   // up to this many rows: pack in registers, once per row pass
+constexpr int kPrefetchTiles = 2;  // the fused path prefetches this many tiles ahead
 
 inline __m512i bcast_dword(const int8_t* p) {
   int32_t v;
@@ -36,11 +38,26 @@ struct StoredBlocks {
   }
 };
 
+// Software prefetch of a later tile into L2, a few lines per block, so its copy (below) finds
+// it there: DRAM then sees one steady sequential stream per thread.
+struct TilePrefetch {
+  const uint8_t* begin = nullptr;
+  int64_t lines = 0;
+  int64_t lines_per_block = 0;
+  void at_block(int64_t b) const {
+    const int64_t l0 = b * lines_per_block;
+    const int64_t l1 = l0 + lines_per_block < lines ? l0 + lines_per_block : lines;
+    for (int64_t l = l0; l < l1; ++l) _mm_prefetch(reinterpret_cast<const char*>(begin + l * 64), _MM_HINT_T1);
+  }
+};
+
 template <DType T>
 struct LiveBlocks {
   const uint8_t* const* rows;
   int64_t b0;
+  TilePrefetch prefetch;
   RegBlock get(int64_t b) const {
+    prefetch.at_block(b);
     if constexpr (T == DType::kQ8_0) {
       return pack_block_q8_0(rows, b0 + b);
     } else {
@@ -117,8 +134,8 @@ void sweep_rows(const Src& src, int64_t nblk, const ActQ8& a, int64_t r0, int64_
 // Few activation rows and a 32-element format: pack in registers, no PackedBlock round trip.
 template <DType T, PackMode M>
 void fused_tile(const uint8_t* const* rows, int64_t nb, const ActQ8& a, int64_t r0, int64_t r1, float* y,
-                int64_t ldy, __mmask16 mask, const float* bias) {
-  const LiveBlocks<T> src{rows, 0};
+                int64_t ldy, __mmask16 mask, const float* bias, const TilePrefetch& prefetch) {
+  const LiveBlocks<T> src{rows, 0, prefetch};
   switch (r1 - r0) {
     case 1: tile_kernel<M, 1>(src, nb, a, r0, 0, y, ldy, mask, true, bias); break;
     case 2: tile_kernel<M, 2>(src, nb, a, r0, 0, y, ldy, mask, true, bias); break;
@@ -163,24 +180,38 @@ void quantize_acts(const float* x, int64_t r0, int64_t r1, int offset, const Act
   }
 }
 
-int64_t gemm_q_scratch_bytes(const QGemmArgs&) { return kKcBlocks * static_cast<int64_t>(sizeof(PackedBlock)) + 64; }
+int64_t gemm_q_scratch_bytes(const QGemmArgs& a) {
+  return kKcBlocks * static_cast<int64_t>(sizeof(PackedBlock)) + kTileRows * static_cast<int64_t>(a.row_bytes) + 128;
+}
 
 void gemm_q(const QGemmArgs& a, int64_t n0, int64_t n1, int64_t r0, int64_t r1, uint8_t* scratch) {
   auto* pk = reinterpret_cast<PackedBlock*>((reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t{63});
+  uint8_t* tile_copy = reinterpret_cast<uint8_t*>(pk + kKcBlocks);
   const int64_t nb = a.k / 32;
   const PackMode mode = pack_mode(a.type);
   const uint8_t* rows[kTileRows];
   for (int64_t j0 = n0; j0 < n1; j0 += kTileRows) {
     const int valid = static_cast<int>(a.n - j0 < kTileRows ? a.n - j0 : kTileRows);
-    for (int j = 0; j < kTileRows; ++j) rows[j] = a.w + (j0 + (j < valid ? j : valid - 1)) * a.row_bytes;
+    // Stream the tile's rows (one contiguous range) into L1/L2 first and pack from the copy:
+    // reading 16 rows in lockstep straight from DRAM defeats the hardware prefetcher (6-8 GB/s
+    // against 22+ for a sequential read on Zen 4, one thread), and a GEMV is all DRAM bandwidth.
+    std::memcpy(tile_copy, a.w + j0 * a.row_bytes, static_cast<size_t>(valid) * a.row_bytes);
+    for (int j = 0; j < kTileRows; ++j) rows[j] = tile_copy + (j < valid ? j : valid - 1) * a.row_bytes;
     const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1);
     const float* bias = a.bias ? a.bias + j0 : nullptr;
     float* y = a.y + j0;
     if (r1 - r0 <= kMaxFusedRows) {
+      TilePrefetch pf;
+      const int64_t pf_row = j0 + kPrefetchTiles * kTileRows;
+      if (pf_row < n1) {
+        pf.begin = a.w + pf_row * a.row_bytes;
+        pf.lines = static_cast<int64_t>((std::min<int64_t>(kTileRows, n1 - pf_row) * a.row_bytes + 63) / 64);
+        pf.lines_per_block = (pf.lines + nb - 1) / nb;
+      }
       switch (a.type) {
-        case DType::kQ4_0: fused_tile<DType::kQ4_0, PackMode::kOffset>(rows, nb, *a.acts, r0, r1, y, a.n, mask, bias); continue;
-        case DType::kQ4_1: fused_tile<DType::kQ4_1, PackMode::kMin>(rows, nb, *a.acts, r0, r1, y, a.n, mask, bias); continue;
-        case DType::kQ8_0: fused_tile<DType::kQ8_0, PackMode::kOffset>(rows, nb, *a.acts, r0, r1, y, a.n, mask, bias); continue;
+        case DType::kQ4_0: fused_tile<DType::kQ4_0, PackMode::kOffset>(rows, nb, *a.acts, r0, r1, y, a.n, mask, bias, pf); continue;
+        case DType::kQ4_1: fused_tile<DType::kQ4_1, PackMode::kMin>(rows, nb, *a.acts, r0, r1, y, a.n, mask, bias, pf); continue;
+        case DType::kQ8_0: fused_tile<DType::kQ8_0, PackMode::kOffset>(rows, nb, *a.acts, r0, r1, y, a.n, mask, bias, pf); continue;
         default: break;
       }
     }

@@ -8,6 +8,9 @@
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
+
+#include "common/dtype.h"
 
 #include "kernels/cpu/kernel_table.h"
 
@@ -23,18 +26,55 @@ static inline int64_t attention_scratch_floats(int rows, int head_dim) {
          static_cast<int64_t>(head_dim) * kAttnChunk + 64;
 }
 
-template <class V>
-float dot(const float* a, const float* b, int n) {
+// Loads of KV cache elements (float, or F16 / BF16 widened to float) as vectors.
+template <class V, DType E>
+struct KvLoad {
   using T = typename V::T;
+  using Elem = std::conditional_t<E == DType::kF32, float, uint16_t>;
+  static T load(const Elem* p) {
+    if constexpr (E == DType::kF32) {
+      return V::load(p);
+    } else if constexpr (E == DType::kF16) {
+      return V::load_f16(p);
+    } else {
+      return V::load_bf16(p);
+    }
+  }
+  static float at(const Elem* p, int i) {
+    if constexpr (E == DType::kF32) {
+      return p[i];
+    } else if constexpr (E == DType::kF16) {
+      return fp16_to_fp32(p[i]);
+    } else {
+      return bf16_to_fp32(p[i]);
+    }
+  }
+  static T load_partial(const Elem* p, int n) {
+    if constexpr (E == DType::kF32) {
+      return V::load_partial(p, n);
+    } else {
+      float tmp[V::kW];
+      for (int i = 0; i < n; ++i) tmp[i] = at(p, i);
+      return V::load_partial(tmp, n);
+    }
+  }
+};
+
+template <class V, DType E>
+float dot(const float* a, const typename KvLoad<V, E>::Elem* b, int n) {
+  using T = typename V::T;
+  using L = KvLoad<V, E>;
   T acc = V::zero();
   int i = 0;
-  for (; i + V::kW <= n; i += V::kW) acc = V::fma(V::load(a + i), V::load(b + i), acc);
-  if (i < n) acc = V::fma(V::load_partial(a + i, n - i), V::load_partial(b + i, n - i), acc);
+  for (; i + V::kW <= n; i += V::kW) acc = V::fma(V::load(a + i), L::load(b + i), acc);
+  if (i < n) acc = V::fma(V::load_partial(a + i, n - i), L::load_partial(b + i, n - i), acc);
   return V::reduce_add(acc);
 }
 
-template <class V>
-void attention_item(const AttentionItem& it, float* scratch) {
+template <class V, DType E>
+void attention_item_t(const AttentionItem& it, float* scratch) {
+  using L = KvLoad<V, E>;
+  using Elem = typename L::Elem;
   using T = typename V::T;
   const int hd = it.head_dim;
   const int group = it.group;
@@ -67,28 +107,31 @@ void attention_item(const AttentionItem& it, float* scratch) {
   const int last = it.first_pos + it.q_end;
   const int end = it.ctx_end < last ? it.ctx_end : last;
   const bool transpose = V::kW > 1 && rows >= kAttnTransposeRows;
-  const float* krow[kAttnChunk];
-  const float* vrow[kAttnChunk];
+  const Elem* krow[kAttnChunk];
+  const Elem* vrow[kAttnChunk];
+  const Elem* k_cache = static_cast<const Elem*>(it.k_cache);
+  const Elem* v_cache = static_cast<const Elem*>(it.v_cache);
+  constexpr int kLineElems = 64 / static_cast<int>(sizeof(Elem));
 
   for (int c0 = it.ctx_begin; c0 < end; c0 += kAttnChunk) {
     const int cs = end - c0 < kAttnChunk ? end - c0 : kAttnChunk;
     // Slots are scattered over the pool (pages); fetch the next chunk's rows while this one runs.
     for (int s = c0 + kAttnChunk; s < c0 + 2 * kAttnChunk && s < end; ++s) {
       const int64_t slot = it.slots[s];
-      for (int d = 0; d < hd; d += 16) {
-        __builtin_prefetch(it.k_cache + slot * kv_dim + kv_off + d);
-        __builtin_prefetch(it.v_cache + slot * kv_dim + kv_off + d);
+      for (int d = 0; d < hd; d += kLineElems) {
+        __builtin_prefetch(k_cache + slot * kv_dim + kv_off + d);
+        __builtin_prefetch(v_cache + slot * kv_dim + kv_off + d);
       }
     }
     for (int s = 0; s < cs; ++s) {
       const int64_t slot = it.slots[c0 + s];
-      krow[s] = it.k_cache + slot * kv_dim + kv_off;
-      vrow[s] = it.v_cache + slot * kv_dim + kv_off;
+      krow[s] = k_cache + slot * kv_dim + kv_off;
+      vrow[s] = v_cache + slot * kv_dim + kv_off;
     }
     // Scores sc[r, s] = q_r . k_s.
     if (transpose) {
       for (int d = 0; d < hd; ++d) {
-        for (int s = 0; s < kAttnChunk; ++s) kt[d * kAttnChunk + s] = s < cs ? krow[s][d] : 0.0f;
+        for (int s = 0; s < kAttnChunk; ++s) kt[d * kAttnChunk + s] = s < cs ? L::at(krow[s], d) : 0.0f;
       }
       for (int r = 0; r < rows; ++r) {
         const float* qr = qs + static_cast<int64_t>(r) * hd;
@@ -100,7 +143,7 @@ void attention_item(const AttentionItem& it, float* scratch) {
       }
     } else {
       for (int s = 0; s < cs; ++s) {
-        for (int r = 0; r < rows; ++r) sc[r * kAttnChunk + s] = dot<V>(qs + static_cast<int64_t>(r) * hd, krow[s], hd);
+        for (int r = 0; r < rows; ++r) sc[r * kAttnChunk + s] = dot<V, E>(qs + static_cast<int64_t>(r) * hd, krow[s], hd);
       }
     }
     // Online softmax and the weighted sum of V rows, row by row.
@@ -125,13 +168,13 @@ void attention_item(const AttentionItem& it, float* scratch) {
       int d = 0;
       for (; d + V::kW <= hd; d += V::kW) {
         T acc = V::mul(V::load(orow + d), va);
-        for (int s = 0; s < valid; ++s) acc = V::fma(V::set1(srow[s]), V::load(vrow[s] + d), acc);
+        for (int s = 0; s < valid; ++s) acc = V::fma(V::set1(srow[s]), L::load(vrow[s] + d), acc);
         V::store(orow + d, acc);
       }
       if (d < hd) {
         const int t = hd - d;
         T acc = V::mul(V::load_partial(orow + d, t), va);
-        for (int s = 0; s < valid; ++s) acc = V::fma(V::set1(srow[s]), V::load_partial(vrow[s] + d, t), acc);
+        for (int s = 0; s < valid; ++s) acc = V::fma(V::set1(srow[s]), L::load_partial(vrow[s] + d, t), acc);
         V::store_partial(orow + d, acc, t);
       }
     }
@@ -151,6 +194,28 @@ void attention_item(const AttentionItem& it, float* scratch) {
         for (int d = 0; d < hd; ++d) dst[d] = orow[d] * inv;
       }
     }
+  }
+}
+
+}  // namespace tandem::kernels::cpu::generic
+
+#include "kernels/cpu/generic/attention_decode_impl.h"
+
+namespace tandem::kernels::cpu::generic {
+
+template <class V, DType E>
+void attention_items_t(const AttentionItem* items, int count, float* scratch) {
+  if (attention_small<V, E>(items, count)) return;
+  for (int i = 0; i < count; ++i) attention_item_t<V, E>(items[i], scratch);
+}
+
+// The kv heads of one unit of work (kernel_table.h).
+template <class V>
+void attention_items(const AttentionItem* items, int count, float* scratch) {
+  switch (items[0].cache_type) {
+    case DType::kF16: attention_items_t<V, DType::kF16>(items, count, scratch); return;
+    case DType::kBF16: attention_items_t<V, DType::kBF16>(items, count, scratch); return;
+    default: attention_items_t<V, DType::kF32>(items, count, scratch); return;
   }
 }
 

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "common/dtype.h"
+
 namespace tandem::kernels::cpu::generic {
 
 template <class V>
@@ -134,6 +136,18 @@ void add_range(float* x, const float* y, int64_t i0, int64_t i1) {
   if (i < i1) {
     const int t = static_cast<int>(i1 - i);
     V::store_partial(x + i, V::add(V::load_partial(x + i, t), V::load_partial(y + i, t)), t);
+  }
+}
+
+template <class V>
+void convert_half(DType type, const float* src, uint16_t* dst, int64_t n) {
+  int64_t i = 0;
+  if (type == DType::kF16) {
+    for (; i + V::kW <= n; i += V::kW) V::store_f16(dst + i, V::load(src + i));
+    for (; i < n; ++i) dst[i] = fp32_to_fp16(src[i]);
+  } else {
+    for (; i + V::kW <= n; i += V::kW) V::store_bf16(dst + i, V::load(src + i));
+    for (; i < n; ++i) dst[i] = fp32_to_bf16(src[i]);
   }
 }
 

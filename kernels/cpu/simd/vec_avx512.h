@@ -57,12 +57,37 @@ struct VecF {
     return _mm512_scalef_ps(p, n);
   }
   static T swap_pairs(T v) { return _mm512_permute_ps(v, 0xB1); }
+  // out[s] = sum of the lanes of p[s] for s < 16: fold each vector to 8 lanes, then a
+  // transpose-and-add tree per 8 (far cheaper than 16 separate horizontal sums).
+  static void hsum16(const T* p, float* out) {
+    __m256 h[16];
+    for (int s = 0; s < 16; ++s) h[s] = _mm256_add_ps(_mm512_castps512_ps256(p[s]), _mm512_extractf32x8_ps(p[s], 1));
+    for (int g = 0; g < 2; ++g) {
+      const __m256* q = h + 8 * g;
+      const __m256 t0 = _mm256_hadd_ps(q[0], q[1]), t1 = _mm256_hadd_ps(q[2], q[3]);
+      const __m256 t2 = _mm256_hadd_ps(q[4], q[5]), t3 = _mm256_hadd_ps(q[6], q[7]);
+      const __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
+      _mm256_storeu_ps(out + 8 * g, _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31)));
+    }
+  }
   static T load_f16(const uint16_t* p) {
     return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
   }
   static T load_bf16(const uint16_t* p) {
     const __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
     return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+  }
+  static void store_f16(uint16_t* p, T v) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  }
+  // Round to nearest even; NaN stays a (quiet) NaN.
+  static void store_bf16(uint16_t* p, T v) {
+    const __m512i x = _mm512_castps_si512(v);
+    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(x, 16), _mm512_set1_epi32(1));
+    __m512i r = _mm512_srli_epi32(_mm512_add_epi32(x, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16);
+    const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(_mm512_srli_epi32(x, 16), _mm512_set1_epi32(0x40)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm512_cvtepi32_epi16(r));
   }
 };
 

@@ -30,8 +30,14 @@ struct VecF {
   static float reduce_add(T v) { return v; }
   static float reduce_max(T v) { return v; }
   static T exp(T v) { return std::exp(v); }
+  // out[s] = sum of the lanes of p[s] for s < 16.
+  static void hsum16(const T* p, float* out) {
+    for (int s = 0; s < 16; ++s) out[s] = p[s];
+  }
   static T load_f16(const uint16_t* p) { return fp16_to_fp32(*p); }
   static T load_bf16(const uint16_t* p) { return bf16_to_fp32(*p); }
+  static void store_f16(uint16_t* p, T v) { *p = fp32_to_fp16(v); }
+  static void store_bf16(uint16_t* p, T v) { *p = fp32_to_bf16(v); }
 };
 
 }  // namespace tandem::kernels::cpu::scalar
