@@ -1,9 +1,11 @@
 // Attention driver. Work items are (sequence, kv head, block of query rows), each item's rows
 // being every head of the kv group for those query rows so K/V rows are loaded once per group.
-// When items are fewer than the threads can use (decode of few sequences), each item's context
-// is also split into pieces whose partial (max, sum, output) are merged afterwards: the
-// flash-decoding split. Items go to threads dynamically, largest first, because causal prefill
-// blocks differ a lot in cost.
+// The items of all kv heads for one (sequence, query block) form a unit that one thread runs
+// together (the decode kernel walks the context once for all heads, whose K / V rows share
+// cache lines). When units are fewer than the threads can use (decode of few sequences), each
+// unit's context is also split into pieces whose partial (max, sum, output) are merged
+// afterwards: the flash-decoding split. Units go to threads dynamically, largest first,
+// because causal prefill blocks differ a lot in cost.
 #include <algorithm>
 #include <atomic>
 #include <cmath>

@@ -120,16 +120,17 @@ void attention_small_t(const AttentionItem* items, int count) {
           for (int s = 0; s < kChunk; ++s) p[r][s] = 0.0f;
           continue;
         }
-        float cmax = p[r][0];
-        for (int s = 1; s < valid; ++s) cmax = p[r][s] > cmax ? p[r][s] : cmax;
+        for (int s = valid; s < kChunk; ++s) p[r][s] = -INFINITY;  // only the last chunk has any
+        T vmax = V::load(p[r]);
+        for (int sv = V::kW; sv < kChunk; sv += V::kW) vmax = V::max(vmax, V::load(p[r] + sv));
+        const float cmax = V::reduce_max(vmax);
         const float m_new = cmax > mx[r] ? cmax : mx[r];
         const float alpha = mx[r] == -INFINITY ? 0.0f : std::exp(mx[r] - m_new);
         for (int sv = 0; sv < kChunk; sv += V::kW) V::store(p[r] + sv, V::exp(V::sub(V::load(p[r] + sv), V::set1(m_new))));
-        float psum = 0.0f;
-        for (int s = 0; s < kChunk; ++s) {
-          if (s >= valid) p[r][s] = 0.0f;
-          psum += p[r][s];
-        }
+        for (int s = valid; s < kChunk; ++s) p[r][s] = 0.0f;  // exp() clamps; masked slots must be 0
+        T vsum = V::load(p[r]);
+        for (int sv = V::kW; sv < kChunk; sv += V::kW) vsum = V::add(vsum, V::load(p[r] + sv));
+        const float psum = V::reduce_add(vsum);
         sum[r] = sum[r] * alpha + psum;
         mx[r] = m_new;
         const T va = V::set1(alpha);
