@@ -34,6 +34,7 @@ struct GenerateOptions {
   bool ignore_eos = false;
   int threads = 0;
   int kv_slots = 16384;
+  std::string kv_dtype = "f32";
   bool quiet = false;
 };
 
@@ -49,7 +50,7 @@ int run_generate(const GenerateOptions& o) {
     fmt::print(stderr, "tandem generate: give --prompt TEXT or --chat TEXT (each may repeat), not both\n");
     return 2;
   }
-  auto session_or = open_model_session(o.model, o.threads, o.kv_slots);
+  auto session_or = open_model_session(o.model, o.threads, o.kv_slots, o.kv_dtype);
   if (!session_or.ok()) {
     fmt::print(stderr, "tandem generate: {}\n", session_or.status().to_string());
     return 1;
@@ -150,6 +151,8 @@ void add_generate_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--kv-slots", o->kv_slots, "KV cache capacity in tokens")->envname("TANDEM_KV_SLOTS")
       ->capture_default_str();
+  cmd->add_option("--kv-dtype", o->kv_dtype, "KV cache element type: f32, f16 or bf16")
+      ->envname("TANDEM_KV_DTYPE")->capture_default_str();
   cmd->add_flag("--quiet,-q", o->quiet, "Print only the generated text");
   cmd->callback([o, &exit_code] { exit_code = run_generate(*o); });
 }

@@ -57,7 +57,12 @@ std::vector<int32_t> end_ids(const text::Tokenizer& tok) {
 }  // namespace
 
 StatusOr<std::unique_ptr<ModelSession>> open_model_session(const std::string& path, int threads,
-                                                           int32_t kv_slots) {
+                                                           int32_t kv_slots, const std::string& kv_dtype) {
+  const std::optional<DType> kv_type = dtype_from_name(kv_dtype);
+  if (!kv_type || (*kv_type != DType::kF32 && *kv_type != DType::kF16 && *kv_type != DType::kBF16)) {
+    return invalid_argument("KV cache dtype '{}' is not one of f32, f16, bf16", kv_dtype);
+  }
+  if (kv_slots <= 0) return invalid_argument("KV cache size must be positive, got {} slots", kv_slots);
   auto s = std::make_unique<ModelSession>();
   s->backend = kernels::make_cpu_backend(threads);
   ASSIGN_OR_RETURN(s->loaded, model::load_model(path, *s->backend));
@@ -72,7 +77,7 @@ StatusOr<std::unique_ptr<ModelSession>> open_model_session(const std::string& pa
   }
   s->eos_ids = end_ids(*s->tokenizer);
   const model::ModelConfig& c = s->loaded.model->config();
-  s->kv = std::make_unique<runtime::KvCache>(c.num_layers, kv_slots, c.kv_dim());
+  s->kv = std::make_unique<runtime::KvCache>(c.num_layers, kv_slots, c.kv_dim(), *kv_type);
   return s;
 }
 

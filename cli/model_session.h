@@ -25,8 +25,9 @@ struct ModelSession {
   std::unique_ptr<runtime::KvCache> kv;
 };
 
+// kv_dtype: "f32", "f16" or "bf16".
 StatusOr<std::unique_ptr<ModelSession>> open_model_session(const std::string& path, int threads,
-                                                           int32_t kv_slots);
+                                                           int32_t kv_slots, const std::string& kv_dtype);
 
 // Applies the chat template to a JSON messages array.
 StatusOr<std::vector<int32_t>> encode_chat(const ModelSession& s, const std::string& messages_json);

@@ -1,6 +1,8 @@
 #include "common/dtype.h"
 
+#include <cctype>
 #include <cstring>
+#include <iterator>
 
 #include "common/check.h"
 
@@ -21,6 +23,17 @@ size_t row_bytes(DType t, int64_t n) {
   CHECK(n % info.block_elems == 0, "row of {} elements is not a multiple of the {} block size {}", n,
         info.name, info.block_elems);
   return static_cast<size_t>(n / info.block_elems) * info.block_bytes;
+}
+
+std::optional<DType> dtype_from_name(std::string_view name) {
+  for (int i = 0; i < static_cast<int>(std::size(kInfos)); ++i) {
+    const std::string_view n = kInfos[i].name;
+    if (n.size() != name.size()) continue;
+    bool same = true;
+    for (size_t j = 0; j < n.size() && same; ++j) same = std::toupper(static_cast<unsigned char>(name[j])) == n[j];
+    if (same) return static_cast<DType>(i);
+  }
+  return std::nullopt;
 }
 
 std::optional<DType> dtype_from_ggml(uint32_t g) {

@@ -33,6 +33,9 @@ inline std::string_view dtype_name(DType t) { return dtype_info(t).name; }
 // Bytes of a row of `n` elements; n must be a multiple of block_elems (CHECKed).
 size_t row_bytes(DType t, int64_t n);
 
+// "f16", "F16", "bf16", ... (case-insensitive) -> DType; nullopt for unknown names.
+std::optional<DType> dtype_from_name(std::string_view name);
+
 // GGML type ids (ggml_type enum values in GGUF files) <-> DType. nullopt for types we do not load.
 std::optional<DType> dtype_from_ggml(uint32_t ggml_type);
 uint32_t dtype_to_ggml(DType t);

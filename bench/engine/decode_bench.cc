@@ -24,12 +24,14 @@ int main(int argc, char** argv) {
   std::string model_path = cli::default_model_path();
   int threads = 2, steps = 64, prompt_len = 16, repeats = 3;
   std::vector<int> batches = {1, 8, 32};
+  std::string kv_dtype = "f32";
   app.add_option("--model", model_path);
   app.add_option("--threads", threads);
   app.add_option("--batch", batches)->delimiter(',');
   app.add_option("--steps", steps);
   app.add_option("--prompt-len", prompt_len);
   app.add_option("--repeats", repeats);
+  app.add_option("--kv-dtype", kv_dtype, "f32, f16 or bf16");
   CLI11_PARSE(app, argc, argv);
 
   auto backend = kernels::make_cpu_backend(threads);
@@ -39,11 +41,16 @@ int main(int argc, char** argv) {
     return 1;
   }
   model::LlamaModel& m = *loaded->model;
+  const std::optional<DType> kv_type = dtype_from_name(kv_dtype);
+  if (!kv_type) {
+    fmt::print(stderr, "unknown --kv-dtype {}\n", kv_dtype);
+    return 2;
+  }
   const model::ModelConfig& c = m.config();
   for (int bs : batches) {
     std::vector<double> rates;
     for (int rep = 0; rep < repeats; ++rep) {
-      runtime::KvCache kv(c.num_layers, bs * (prompt_len + steps + 1), c.kv_dim());
+      runtime::KvCache kv(c.num_layers, bs * (prompt_len + steps + 1), c.kv_dim(), *kv_type);
       std::vector<std::vector<int32_t>> slots(bs);
       std::vector<int32_t> last(bs);
       model::ForwardBatch b;
@@ -74,9 +81,9 @@ int main(int argc, char** argv) {
       rates.push_back(bs * steps / secs);
     }
     std::sort(rates.begin(), rates.end());
-    fmt::print("{{\"engine\": \"tandem\", \"batch\": {}, \"threads\": {}, \"steps\": {}, \"tok_per_s_median\": {:.2f}, "
+    fmt::print("{{\"engine\": \"tandem\", \"batch\": {}, \"threads\": {}, \"kv_dtype\": \"{}\", \"steps\": {}, \"tok_per_s_median\": {:.2f}, "
                "\"tok_per_s_best\": {:.2f}, \"ms_per_step_median\": {:.3f}}}\n",
-               bs, threads, steps, rates[rates.size() / 2], rates.back(), 1e3 * bs / rates[rates.size() / 2]);
+               bs, threads, kv_dtype, steps, rates[rates.size() / 2], rates.back(), 1e3 * bs / rates[rates.size() / 2]);
     std::fflush(stdout);
   }
   return 0;

@@ -92,8 +92,15 @@ void LlamaModel::forward(const ForwardBatch& b, runtime::KvCache& kv, float* log
     }
     be_.rope(q_.data(), b.positions.data(), T, c.num_heads, c.rope);
     be_.rope(k_.data(), b.positions.data(), T, c.num_kv_heads, c.rope);
-    be_.store_kv(kv.k(l), kv.v(l), k_.data(), v_.data(), b.new_slots.data(), T, KV);
-    be_.attention(q_.data(), kv.k(l), kv.v(l), ab, attn_.data());
+    if (kv.dtype() == DType::kF32) {
+      auto* kc = static_cast<float*>(kv.k(l));
+      auto* vc = static_cast<float*>(kv.v(l));
+      be_.store_kv(kc, vc, k_.data(), v_.data(), b.new_slots.data(), T, KV);
+      be_.attention(q_.data(), kc, vc, ab, attn_.data());
+    } else {
+      be_.store_kv_half(kv.dtype(), kv.k(l), kv.v(l), k_.data(), v_.data(), b.new_slots.data(), T, KV);
+      be_.attention_half(kv.dtype(), q_.data(), kv.k(l), kv.v(l), ab, attn_.data());
+    }
     linear(attn_.data(), T, L.o, proj_.data());
     be_.add_rms_norm(resid, proj_.data(), L.ffn_norm.data(), T, H, c.rms_norm_eps, normed);
     // Feed-forward block.

@@ -33,16 +33,19 @@ void SlotAllocator::release(std::span<const int32_t> slots) {
   }
 }
 
-KvCache::KvCache(int num_layers, int32_t num_slots, int kv_dim)
-    : num_layers_(num_layers), kv_dim_(kv_dim), allocator_(num_slots) {
+KvCache::KvCache(int num_layers, int32_t num_slots, int kv_dim, DType dtype)
+    : num_layers_(num_layers), kv_dim_(kv_dim), dtype_(dtype), allocator_(num_slots) {
+  CHECK(dtype == DType::kF32 || dtype == DType::kF16 || dtype == DType::kBF16,
+        "KV cache dtype must be F32, F16 or BF16, got {}", dtype_name(dtype));
+  const size_t layer_bytes = static_cast<size_t>(num_slots) * row_bytes(dtype, kv_dim);
   k_.resize(num_layers);
   v_.resize(num_layers);
   for (int l = 0; l < num_layers; ++l) {
-    k_[l].assign(static_cast<size_t>(num_slots) * kv_dim, 0.0f);
-    v_[l].assign(static_cast<size_t>(num_slots) * kv_dim, 0.0f);
+    k_[l].assign(layer_bytes, 0);
+    v_[l].assign(layer_bytes, 0);
   }
 }
 
-size_t KvCache::bytes() const { return 2ull * num_layers_ * num_slots() * kv_dim_ * sizeof(float); }
+size_t KvCache::bytes() const { return 2ull * num_layers_ * num_slots() * row_bytes(dtype_, kv_dim_); }
 
 }  // namespace tandem::runtime

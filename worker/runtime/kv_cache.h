@@ -8,6 +8,7 @@
 #include <span>
 #include <vector>
 
+#include "common/dtype.h"
 #include "common/status.h"
 
 namespace tandem::runtime {
@@ -28,21 +29,25 @@ class SlotAllocator {
   std::vector<uint8_t> allocated_;   // per slot, for the exactly-once release invariant
 };
 
+// dtype F32 (exact), F16 or BF16 (half the bytes: decode attention streams every sequence's whole
+// context each step, so at large batches the cache, not the weights, dominates memory traffic).
 class KvCache {
  public:
-  KvCache(int num_layers, int32_t num_slots, int kv_dim);
+  KvCache(int num_layers, int32_t num_slots, int kv_dim, DType dtype = DType::kF32);
   int num_layers() const { return num_layers_; }
   int kv_dim() const { return kv_dim_; }
+  DType dtype() const { return dtype_; }
   int32_t num_slots() const { return allocator_.num_slots(); }
-  float* k(int layer) { return k_[layer].data(); }
-  float* v(int layer) { return v_[layer].data(); }
+  void* k(int layer) { return k_[layer].data(); }
+  void* v(int layer) { return v_[layer].data(); }
   SlotAllocator& allocator() { return allocator_; }
   size_t bytes() const;
 
  private:
   int num_layers_;
   int kv_dim_;
-  std::vector<std::vector<float>> k_, v_;
+  DType dtype_;
+  std::vector<std::vector<uint8_t>> k_, v_;
   SlotAllocator allocator_;
 };
 

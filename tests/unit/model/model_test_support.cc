@@ -31,12 +31,13 @@ std::vector<float> prompt_logits(TestModel& m, const std::vector<int32_t>& promp
 }
 
 std::vector<std::vector<int32_t>> greedy_batch(TestModel& m, const std::vector<std::vector<int32_t>>& prompts,
-                                               int steps, std::vector<std::vector<std::vector<float>>>* step_logits) {
+                                               int steps, std::vector<std::vector<std::vector<float>>>* step_logits,
+                                               DType kv_dtype) {
   const auto& c = m.config();
   const int32_t vocab = c.vocab_size;
   int32_t total = 0;
   for (const auto& p : prompts) total += static_cast<int32_t>(p.size()) + steps;
-  runtime::KvCache kv(c.num_layers, total, c.kv_dim());
+  runtime::KvCache kv(c.num_layers, total, c.kv_dim(), kv_dtype);
   const size_t n = prompts.size();
   std::vector<std::vector<int32_t>> slots(n), out(n);
   if (step_logits) step_logits->assign(n, {});

@@ -30,7 +30,8 @@ std::vector<float> prompt_logits(TestModel& m, const std::vector<int32_t>& promp
 // all), `steps` tokens each; last_logits receives each sequence's logits before every step.
 std::vector<std::vector<int32_t>> greedy_batch(TestModel& m, const std::vector<std::vector<int32_t>>& prompts,
                                                int steps,
-                                               std::vector<std::vector<std::vector<float>>>* step_logits = nullptr);
+                                               std::vector<std::vector<std::vector<float>>>* step_logits = nullptr,
+                                               DType kv_dtype = DType::kF32);
 
 int32_t argmax(const float* logits, int32_t n);
 

@@ -148,8 +148,11 @@ TEST(DefaultModelReferenceTest, CloseToLlamaCppAndTransformers) {
 }
 
 // Free-running greedy decoding (prefill, then one token per step through the KV cache), all four
-// prompts in one ragged batch: token for token what transformers generates.
-TEST(DefaultModelReferenceTest, GreedyContinuationsEqualTransformers) {
+// prompts in one ragged batch: token for token what transformers generates, with an F32 cache and
+// with an F16 one (half the bytes streamed by decode attention).
+class DefaultModelGreedyTest : public ::testing::TestWithParam<DType> {};
+
+TEST_P(DefaultModelGreedyTest, ContinuationsEqualTransformers) {
   auto m = load_test_model(default_model_path(), kernels::make_cpu_backend(2));
   ASSERT_TRUE(m.ok()) << m.status().to_string() << " (run scripts/setup.sh to fetch the model)";
   const json::value refs = read_json(data_path("refs/smollm2_135m_q4_1.json"));
@@ -158,11 +161,15 @@ TEST(DefaultModelReferenceTest, GreedyContinuationsEqualTransformers) {
     prompts.push_back(ints(p.at("token_ids")));
     expected.push_back(ints(p.at("transformers").at("greedy_tokens")));
   }
-  auto got = greedy_batch(**m, prompts, static_cast<int>(expected[0].size()));
+  auto got = greedy_batch(**m, prompts, static_cast<int>(expected[0].size()), nullptr, GetParam());
   for (size_t i = 0; i < prompts.size(); ++i) {
-    EXPECT_EQ(got[i], expected[i]) << refs.at("prompts").as_array()[i].at("name").as_string();
+    EXPECT_EQ(got[i], expected[i]) << refs.at("prompts").as_array()[i].at("name").as_string() << " with a "
+                                   << dtype_name(GetParam()) << " KV cache";
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(KvDtypes, DefaultModelGreedyTest, ::testing::Values(DType::kF32, DType::kF16),
+                         [](const auto& info) { return std::string(dtype_name(info.param)); });
 
 }  // namespace
 }  // namespace tandem::testing
