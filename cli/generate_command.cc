@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -91,7 +92,9 @@ int run_generate(const GenerateOptions& o) {
   std::vector<text::IncrementalDetokenizer> detok;
   std::vector<std::string> texts(requests.size());
   for (size_t i = 0; i < requests.size(); ++i) detok.emplace_back(*s.tokenizer, /*skip_special_tokens=*/true);
-  runtime::Generator gen(*s.loaded.model, *s.kv, s.eos_ids);
+  // Unseeded sampling differs run to run, like any serving endpoint; --seed makes it repeatable.
+  const uint64_t base_seed = o.seed >= 0 ? static_cast<uint64_t>(o.seed) : std::random_device{}();
+  runtime::Generator gen(*s.loaded.model, *s.kv, s.eos_ids, base_seed);
   auto stats = gen.run(requests, [&](const runtime::TokenEvent& ev) {
     std::string piece = detok[ev.request].push(ev.sample.token);
     if (ev.finish != sampling::FinishReason::kNone) piece += detok[ev.request].finish();

@@ -20,8 +20,9 @@ struct Sequence {
 };
 }  // namespace
 
-Generator::Generator(model::LlamaModel& model, KvCache& kv, std::vector<int32_t> eos_ids, int max_batch_tokens)
-    : model_(model), kv_(kv), eos_ids_(std::move(eos_ids)), max_batch_tokens_(max_batch_tokens) {}
+Generator::Generator(model::LlamaModel& model, KvCache& kv, std::vector<int32_t> eos_ids, uint64_t base_seed,
+                     int max_batch_tokens)
+    : model_(model), kv_(kv), eos_ids_(std::move(eos_ids)), base_seed_(base_seed), max_batch_tokens_(max_batch_tokens) {}
 
 StatusOr<GenerateStats> Generator::run(const std::vector<GenerateRequest>& requests,
                                        const std::function<void(const TokenEvent&)>& on_token) {
@@ -54,7 +55,7 @@ StatusOr<GenerateStats> Generator::run(const std::vector<GenerateRequest>& reque
   for (size_t i = 0; i < requests.size(); ++i) {
     seqs[i].tokens = requests[i].prompt;
     seqs[i].sampler = std::make_unique<sampling::SequenceSampler>(requests[i].params, requests[i].prompt,
-                                                                  eos_ids_, /*fallback_seed=*/i);
+                                                                  eos_ids_, /*fallback_seed=*/base_seed_ + i);
     stats.prompt_tokens += static_cast<int64_t>(requests[i].prompt.size());
   }
 

@@ -37,7 +37,9 @@ struct GenerateStats {
 
 class Generator {
  public:
-  Generator(model::LlamaModel& model, KvCache& kv, std::vector<int32_t> eos_ids, int max_batch_tokens = 2048);
+  // base_seed seeds requests that carry no seed of their own (request i gets base_seed + i).
+  Generator(model::LlamaModel& model, KvCache& kv, std::vector<int32_t> eos_ids, uint64_t base_seed = 0,
+            int max_batch_tokens = 2048);
 
   // Calls on_token for every sampled token in order of generation (per request). Fails (without
   // running anything) when a prompt is empty, too long for the model, or the KV cache cannot hold
@@ -49,6 +51,7 @@ class Generator {
   model::LlamaModel& model_;
   KvCache& kv_;
   std::vector<int32_t> eos_ids_;
+  uint64_t base_seed_;
   int max_batch_tokens_;
 };
 
