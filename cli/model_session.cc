@@ -1,45 +1,10 @@
 #include "cli/model_session.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
-
-#include <boost/json.hpp>
-
-#include "worker/model/loader/gguf_file.h"
 
 namespace tandem::cli {
 
 namespace {
-
-std::optional<std::string> read_chat_template_source(const model::LoadedModel& m) {
-  if (m.gguf) {
-    auto t = m.gguf->get_string("tokenizer.chat_template");
-    if (t.ok()) return *t;
-    return std::nullopt;
-  }
-  std::ifstream in(m.hf_dir + "/tokenizer_config.json");
-  if (!in) return std::nullopt;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(ss.str(), ec);
-  if (ec || !v.is_object()) return std::nullopt;
-  const auto* t = v.as_object().if_contains("chat_template");
-  if (t && t->is_string()) return std::string(t->as_string().c_str());
-  if (t && t->is_array()) {
-    for (const auto& e : t->as_array()) {
-      const auto* o = e.if_object();
-      if (!o) continue;
-      const auto* name = o->if_contains("name");
-      const auto* tmpl = o->if_contains("template");
-      if (name && name->is_string() && name->as_string() == "default" && tmpl && tmpl->is_string()) {
-        return std::string(tmpl->as_string().c_str());
-      }
-    }
-  }
-  return std::nullopt;
-}
 
 // The model's EOS plus the end-of-turn markers instruction-tuned vocabularies use.
 std::vector<int32_t> end_ids(const text::Tokenizer& tok) {
@@ -71,7 +36,9 @@ StatusOr<std::unique_ptr<ModelSession>> open_model_session(const std::string& pa
   } else {
     ASSIGN_OR_RETURN(s->tokenizer, text::load_tokenizer_from_hf_dir(s->loaded.hf_dir));
   }
-  if (auto src = read_chat_template_source(s->loaded)) {
+  // The tokenizer carries the template: GGUF tokenizer.chat_template, or for a Hugging Face
+  // directory chat_template.jinja / tokenizer_config.json's chat_template.
+  if (const auto& src = s->tokenizer->chat_template()) {
     ASSIGN_OR_RETURN(text::ChatTemplate t, text::ChatTemplate::compile(*src));
     s->chat_template = std::move(t);
   }
