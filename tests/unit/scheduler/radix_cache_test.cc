@@ -86,6 +86,27 @@ TEST(RadixCacheTest, InsertReportsAlreadyCachedPrefixAndKeepsOldSlots) {
   EXPECT_TRUE(rel.slots.empty());  // insert never releases: duplicates stay the caller's
 }
 
+TEST(RadixCacheTest, InsertOfStrictPrefixSplitsAndExtensionAddsChild) {
+  Released rel;
+  RadixCache cache(1, rel.releaser());
+  cache.insert(Tokens{1, 2, 3, 4}, Tokens{10, 11, 12, 13});
+  EXPECT_EQ(cache.insert(Tokens{1, 2}, Tokens{20, 21}), 2);  // fully cached, splits [1 2 | 3 4]
+  EXPECT_EQ(cache.node_count(), 2);
+  EXPECT_EQ(cache.cached_tokens(), 4);
+  MatchResult m = cache.match_prefix(Tokens{1, 2, 3, 4});
+  cache.inc_lock(m.last_node);
+  EXPECT_EQ(cache.insert(Tokens{1, 2, 3, 4, 5, 6}, Tokens{0, 0, 0, 0, 14, 15}), 4);
+  EXPECT_EQ(cache.node_count(), 3);
+  EXPECT_EQ(cache.locked_tokens(), 4);
+  EXPECT_EQ(cache.evictable_tokens(), 2);
+  EXPECT_EQ(cache.match_prefix(Tokens{1, 2, 3, 4, 5, 6, 7}).slots, (Tokens{10, 11, 12, 13, 14, 15}));
+  cache.check_invariants();
+  EXPECT_EQ(cache.evict(100), 2);  // only the unlocked extension [5 6]
+  EXPECT_EQ(rel.slots, (Tokens{14, 15}));
+  cache.dec_lock(m.last_node);
+  cache.check_invariants();
+}
+
 TEST(RadixCacheTest, PageAlignmentIgnoresTrailingPartialPage) {
   Released rel;
   RadixCache cache(4, rel.releaser());
