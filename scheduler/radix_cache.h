@@ -38,7 +38,7 @@ struct TreeNode {
   std::vector<int32_t> slots;  // slots[i] holds the KV of key[i]; same length as key
   int32_t lock_ref = 0;        // locks held on this node or any descendant
   uint64_t last_access = 0;    // logical clock tick of the last match/insert through this node
-  uint64_t id = 0;             // stable id for event consumers; 0 for roots
+  uint64_t id = 0;             // creation order: LRU tie-break and CHECK messages; 0 for roots
   const std::string* extra_key = nullptr;  // roots only: the namespace (the roots_ map key)
   bool is_root() const { return parent == nullptr; }
 };
