@@ -8,23 +8,34 @@ namespace tandem::scheduler {
 
 std::string_view request_state_name(RequestState state) {
   switch (state) {
-    case RequestState::kQueued: return "queued";
-    case RequestState::kPrefilling: return "prefilling";
-    case RequestState::kDecoding: return "decoding";
-    case RequestState::kFinished: return "finished";
-    case RequestState::kAborted: return "aborted";
+    case RequestState::kQueued:
+      return "queued";
+    case RequestState::kPrefilling:
+      return "prefilling";
+    case RequestState::kDecoding:
+      return "decoding";
+    case RequestState::kFinished:
+      return "finished";
+    case RequestState::kAborted:
+      return "aborted";
   }
   return "unknown";
 }
 
 std::string_view finish_reason_name(FinishReason reason) {
   switch (reason) {
-    case FinishReason::kNone: return "none";
-    case FinishReason::kStop: return "stop";
-    case FinishReason::kLength: return "length";
-    case FinishReason::kAbort: return "abort";
-    case FinishReason::kWaitingTimeout: return "waiting_timeout";
-    case FinishReason::kRunningTimeout: return "running_timeout";
+    case FinishReason::kNone:
+      return "none";
+    case FinishReason::kStop:
+      return "stop";
+    case FinishReason::kLength:
+      return "length";
+    case FinishReason::kAbort:
+      return "abort";
+    case FinishReason::kWaitingTimeout:
+      return "waiting_timeout";
+    case FinishReason::kRunningTimeout:
+      return "running_timeout";
   }
   return "unknown";
 }
@@ -32,12 +43,15 @@ std::string_view finish_reason_name(FinishReason reason) {
 bool is_legal_transition(RequestState from, RequestState to) {
   using S = RequestState;
   switch (from) {
-    case S::kQueued: return to == S::kPrefilling || to == S::kAborted;
+    case S::kQueued:
+      return to == S::kPrefilling || to == S::kAborted;
     case S::kPrefilling:
       return to == S::kDecoding || to == S::kFinished || to == S::kQueued || to == S::kAborted;
-    case S::kDecoding: return to == S::kFinished || to == S::kQueued || to == S::kAborted;
+    case S::kDecoding:
+      return to == S::kFinished || to == S::kQueued || to == S::kAborted;
     case S::kFinished:
-    case S::kAborted: return false;
+    case S::kAborted:
+      return false;
   }
   return false;
 }

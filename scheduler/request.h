@@ -58,8 +58,8 @@ class Request {
   std::string id;
   std::vector<int32_t> prompt;
   sampling::SamplingParams params;
-  int32_t priority = 0;    // larger = more important (policy "priority", preemption)
-  std::string extra_key;   // radix-cache namespace (LoRA id, cache salt); empty = default
+  int32_t priority = 0;   // larger = more important (policy "priority", preemption)
+  std::string extra_key;  // radix-cache namespace (LoRA id, cache salt); empty = default
   // Optional deadlines. waiting_timeout counts from each entry into the waiting queue (a preempted
   // request gets a fresh wait); running_timeout counts from the first time it was scheduled.
   std::optional<Duration> waiting_timeout;
@@ -71,11 +71,11 @@ class Request {
 
   // Timing. arrival is fixed; the others are set by transition()/append_output()/WaitingQueue.
   TimePoint arrival;
-  TimePoint queued;                           // last entry into the waiting queue
-  std::optional<TimePoint> first_scheduled;   // first kQueued -> kPrefilling
-  std::optional<TimePoint> first_token;       // first append_output
-  std::optional<TimePoint> finished;          // entry into kFinished / kAborted
-  int32_t preemptions = 0;                    // times sent back to kQueued
+  TimePoint queued;                          // last entry into the waiting queue
+  std::optional<TimePoint> first_scheduled;  // first kQueued -> kPrefilling
+  std::optional<TimePoint> first_token;      // first append_output
+  std::optional<TimePoint> finished;         // entry into kFinished / kAborted
+  int32_t preemptions = 0;                   // times sent back to kQueued
 
   // Prefix-match result, filled by cache-aware policies (lpm) in order(). last_node is NOT locked:
   // it stays valid only until the cache is next mutated by evict/flush, so the batch builder must

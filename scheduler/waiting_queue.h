@@ -3,6 +3,8 @@
 // deadlines in O(k log n) for k expired requests. The admission order is not the queue's business:
 // ordered() hands the candidates to a SchedulePolicy, which sorts them.
 //
+// A queued request's id must not change while it is queued (the index keys view it).
+//
 // Thread model: engine thread only.
 #pragma once
 

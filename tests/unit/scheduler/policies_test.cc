@@ -129,7 +129,7 @@ TEST(LpmPolicyTest, PageAlignedMatchLengths) {
   ASSERT_EQ(cache.insert(iota(0, 12), iota(100, 12)), 0);
   Pool p;
   Tokens six = iota(0, 6);
-  six.push_back(99);                  // diverges at 6 -> 4 matched (page-aligned)
+  six.push_back(99);  // diverges at 6 -> 4 matched (page-aligned)
   p.add("four", 0, 0, six);
   p.add("twelve", 1, 0, iota(0, 13));  // 12 matched
   auto w = p.scrambled();

@@ -18,10 +18,14 @@ using std::chrono::seconds;
 const TimePoint kT0 = TimePoint{} + seconds(1000);
 
 std::unique_ptr<Request> make(S reach) {
-  auto r = std::make_unique<Request>("r", std::vector<int32_t>{1, 2, 3}, sampling::SamplingParams{}, kT0);
+  auto r = std::make_unique<Request>("r", std::vector<int32_t>{1, 2, 3}, sampling::SamplingParams{},
+                                     kT0);
   switch (reach) {
-    case S::kQueued: break;
-    case S::kPrefilling: r->transition(S::kPrefilling, kT0); break;
+    case S::kQueued:
+      break;
+    case S::kPrefilling:
+      r->transition(S::kPrefilling, kT0);
+      break;
     case S::kDecoding:
       r->transition(S::kPrefilling, kT0);
       r->transition(S::kDecoding, kT0);
@@ -30,7 +34,9 @@ std::unique_ptr<Request> make(S reach) {
       r->transition(S::kPrefilling, kT0);
       r->transition(S::kFinished, kT0);
       break;
-    case S::kAborted: r->transition(S::kAborted, kT0); break;
+    case S::kAborted:
+      r->transition(S::kAborted, kT0);
+      break;
   }
   return r;
 }
@@ -39,11 +45,9 @@ const S kAll[] = {S::kQueued, S::kPrefilling, S::kDecoding, S::kFinished, S::kAb
 
 TEST(RequestTest, LegalTransitionTable) {
   std::vector<std::pair<S, S>> legal = {
-      {S::kQueued, S::kPrefilling},   {S::kQueued, S::kAborted},
-      {S::kPrefilling, S::kDecoding}, {S::kPrefilling, S::kFinished},
-      {S::kPrefilling, S::kQueued},   {S::kPrefilling, S::kAborted},
-      {S::kDecoding, S::kFinished},   {S::kDecoding, S::kQueued},
-      {S::kDecoding, S::kAborted}};
+      {S::kQueued, S::kPrefilling},   {S::kQueued, S::kAborted},    {S::kPrefilling, S::kDecoding},
+      {S::kPrefilling, S::kFinished}, {S::kPrefilling, S::kQueued}, {S::kPrefilling, S::kAborted},
+      {S::kDecoding, S::kFinished},   {S::kDecoding, S::kQueued},   {S::kDecoding, S::kAborted}};
   int legal_count = 0;
   for (S from : kAll) {
     for (S to : kAll) {
@@ -70,7 +74,8 @@ TEST(RequestTest, EveryLegalTransitionSucceeds) {
 }
 
 TEST(RequestDeathTest, IllegalTransitionsCheckFail) {
-  EXPECT_DEATH(make(S::kQueued)->transition(S::kDecoding), "illegal state transition queued -> decoding");
+  EXPECT_DEATH(make(S::kQueued)->transition(S::kDecoding),
+               "illegal state transition queued -> decoding");
   EXPECT_DEATH(make(S::kQueued)->transition(S::kFinished), "queued -> finished");
   EXPECT_DEATH(make(S::kQueued)->transition(S::kQueued), "queued -> queued");
   EXPECT_DEATH(make(S::kDecoding)->transition(S::kPrefilling), "decoding -> prefilling");

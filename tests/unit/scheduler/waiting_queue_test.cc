@@ -21,8 +21,8 @@ const TimePoint kT0 = TimePoint{} + seconds(1000);
 
 std::unique_ptr<Request> req(std::string id, int arrival_s = 0,
                              std::optional<Duration> wait = std::nullopt) {
-  auto r = std::make_unique<Request>(std::move(id), std::vector<int32_t>{1, 2}, sampling::SamplingParams{},
-                                     kT0 + seconds(arrival_s));
+  auto r = std::make_unique<Request>(std::move(id), std::vector<int32_t>{1, 2},
+                                     sampling::SamplingParams{}, kT0 + seconds(arrival_s));
   r->waiting_timeout = wait;
   return r;
 }
@@ -76,9 +76,9 @@ TEST(WaitingQueueDeathTest, PushRequiresQueuedState) {
 
 TEST(WaitingQueueTest, ExpireByWaitingTimeout) {
   WaitingQueue q;
-  ASSERT_TRUE(q.push(req("slow", 0, seconds(10)), kT0).ok());      // deadline T0+10
-  ASSERT_TRUE(q.push(req("never", 0), kT0).ok());                  // no timeout
-  ASSERT_TRUE(q.push(req("fast", 0, seconds(3)), kT0).ok());       // deadline T0+3
+  ASSERT_TRUE(q.push(req("slow", 0, seconds(10)), kT0).ok());              // deadline T0+10
+  ASSERT_TRUE(q.push(req("never", 0), kT0).ok());                          // no timeout
+  ASSERT_TRUE(q.push(req("fast", 0, seconds(3)), kT0).ok());               // deadline T0+3
   ASSERT_TRUE(q.push(req("late", 0, seconds(3)), kT0 + seconds(5)).ok());  // T0+8 (push time)
   EXPECT_EQ(q.next_deadline(), kT0 + seconds(3));
 
