@@ -1,6 +1,7 @@
 // Token-slot KV cache of one worker: for every layer a K and a V array [num_slots, kv_dim] (float32
-// on CPU), and a slot allocator. A request owns a list of slot indices (its page table flattened to
-// tokens); slots need not be contiguous, so prefixes can later be shared by the radix cache.
+// on CPU), and the slot allocator (scheduler::SlotAllocator, the one pool the scheduler plans with).
+// A request owns a list of slot indices (its page table flattened to tokens); slots need not be
+// contiguous, so prefixes can be shared by the radix cache.
 // Engine thread only.
 #pragma once
 
@@ -10,24 +11,12 @@
 
 #include "common/dtype.h"
 #include "common/status.h"
+#include "scheduler/slot_allocator.h"
 
 namespace tandem::runtime {
 
-class SlotAllocator {
- public:
-  explicit SlotAllocator(int32_t num_slots);
-  int32_t num_slots() const { return num_slots_; }
-  int32_t num_free() const { return static_cast<int32_t>(free_.size()); }
-  // Appends n slots to `out`, or fails with kResourceExhausted leaving `out` untouched.
-  Status allocate(int32_t n, std::vector<int32_t>& out);
-  // Returns slots to the pool. CHECKs that each slot is currently allocated (double free guard).
-  void release(std::span<const int32_t> slots);
-
- private:
-  int32_t num_slots_;
-  std::vector<int32_t> free_;        // stack; lowest slots handed out first
-  std::vector<uint8_t> allocated_;   // per slot, for the exactly-once release invariant
-};
+// The pool lives in the scheduler (one allocator for planning and for the KV arrays).
+using SlotAllocator = scheduler::SlotAllocator;
 
 // dtype F32 (exact), F16 or BF16 (half the bytes: decode attention streams every sequence's whole
 // context each step, so at large batches the cache, not the weights, dominates memory traffic).
