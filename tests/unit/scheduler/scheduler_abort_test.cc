@@ -10,10 +10,12 @@ using std::chrono::milliseconds;
 
 TEST(SchedulerAbort, EveryStage) {
   Harness h(256, config_with(2, 4));
-  ASSERT_TRUE(h.sched->add(make_request("decoding", iota_prompt(3, 1), 50), h.now).ok());
-  ASSERT_TRUE(h.sched->add(make_request("chunking", iota_prompt(12, 100), 50), h.now).ok());
-  ASSERT_TRUE(h.sched->add(make_request("queued", iota_prompt(3, 200), 50), h.now).ok());
-  ASSERT_TRUE(h.sched->add(make_request("inflight", iota_prompt(3, 300), 50), h.now).ok());
+  // Distinct arrivals: fcfs admits in this order.
+  const TimePoint t0 = h.now;
+  ASSERT_TRUE(h.sched->add(make_request("decoding", iota_prompt(3, 1), 50, t0), h.now).ok());
+  ASSERT_TRUE(h.sched->add(make_request("chunking", iota_prompt(12, 100), 50, t0 + milliseconds(1)), h.now).ok());
+  ASSERT_TRUE(h.sched->add(make_request("queued", iota_prompt(3, 200), 50, t0 + milliseconds(2)), h.now).ok());
+  ASSERT_TRUE(h.sched->add(make_request("inflight", iota_prompt(3, 300), 50, t0 + milliseconds(3)), h.now).ok());
   h.step();  // decoding: prefilled (3), chunking: 1 token of its 12
   h.step();  // chunking: 4 more
   EXPECT_EQ(h.sched->load().running, 2);
@@ -61,13 +63,13 @@ TEST(SchedulerAbort, AbortAllWithManyInFlight) {
 
 TEST(SchedulerTimeout, WaitingAndRunning) {
   Harness h(256, config_with(1, 64));
-  auto run = make_request("runner", iota_prompt(4, 1), 1000 - 4);
+  auto run = make_request("runner", iota_prompt(4, 1), 200, h.now);
   run->running_timeout = milliseconds(10);
   ASSERT_TRUE(h.sched->add(std::move(run), h.now).ok());
-  auto wait = make_request("waiter", iota_prompt(4, 50), 5);
+  auto wait = make_request("waiter", iota_prompt(4, 50), 5, h.now + milliseconds(1));
   wait->waiting_timeout = milliseconds(5);
   ASSERT_TRUE(h.sched->add(std::move(wait), h.now).ok());
-  auto patient = make_request("patient", iota_prompt(4, 90), 3);
+  auto patient = make_request("patient", iota_prompt(4, 90), 3, h.now + milliseconds(2));
   ASSERT_TRUE(h.sched->add(std::move(patient), h.now).ok());
   for (int i = 0; i < 4; ++i) h.step();  // 1 ms per step: nothing expired yet
   EXPECT_TRUE(h.results.empty());
