@@ -216,7 +216,7 @@ void Scheduler::check_invariants() const {
           r->slots.size());
     CHECK(r->slots.size() <= r->seq.size(), "request {}: {} slots for {} tokens", r->req->id,
           r->slots.size(), r->seq.size());
-    CHECK((r->cached_len == 0) == (r->locked == nullptr) || r->cached_len == 0,
+    CHECK(r->cached_len == 0 || r->locked != nullptr,
           "request {}: cached prefix {} without a lock", r->req->id, r->cached_len);
     held += static_cast<int64_t>(r->slots.size()) - r->cached_len;
   }
