@@ -22,7 +22,9 @@ int32_t StepPlan::num_new_tokens() const {
 StatusOr<std::unique_ptr<Scheduler>> Scheduler::create(SlotAllocator& allocator,
                                                        SchedulerConfig config) {
   const SchedulerLimits& l = config.limits;
-  if (config.page_size < 1) return invalid_argument("page_size must be >= 1, got {}", config.page_size);
+  if (config.page_size < 1) {
+    return invalid_argument("page_size must be >= 1, got {}", config.page_size);
+  }
   if (l.max_running_requests < 1 || l.max_prefill_tokens_per_step < 1 || l.max_total_tokens < 0 ||
       l.max_context_len < 0) {
     return invalid_argument(
@@ -61,7 +63,9 @@ Status Scheduler::add(std::unique_ptr<Request> request, TimePoint now) {
   CHECK(request->state() == RequestState::kQueued, "Scheduler::add needs a queued request, got {}",
         request_state_name(request->state()));
   const int32_t prompt = static_cast<int32_t>(request->prompt.size());
-  if (prompt == 0) return invalid_argument("request {}: empty prompt; send at least one token", request->id);
+  if (prompt == 0) {
+    return invalid_argument("request {}: empty prompt; send at least one token", request->id);
+  }
   if (request->params.max_new_tokens < 1) {
     return invalid_argument("request {}: max_new_tokens must be >= 1, got {}", request->id,
                             request->params.max_new_tokens);
@@ -108,7 +112,8 @@ bool Scheduler::allocate(int32_t n, std::vector<int32_t>& out) {
   if (n > available()) cache_.evict(n - available());
   if (n > available()) return false;
   Status st = allocator_.allocate(n, out);
-  CHECK(st.ok(), "slot allocation failed although {} were available: {}", available(), st.message());
+  CHECK(st.ok(), "slot allocation failed although {} were available: {}", available(),
+        st.message());
   return true;
 }
 
@@ -172,9 +177,8 @@ void Scheduler::retract(std::unique_ptr<Running> r, TimePoint now) {
 bool Scheduler::is_stop(const Request& req, int32_t token) const {
   const sampling::SamplingParams& p = req.params;
   if (static_cast<int32_t>(req.output.size()) < p.min_new_tokens) return false;
-  if (std::find(p.stop_token_ids.begin(), p.stop_token_ids.end(), token) != p.stop_token_ids.end()) {
-    return true;
-  }
+  const auto& stops = p.stop_token_ids;
+  if (std::find(stops.begin(), stops.end(), token) != stops.end()) return true;
   return !p.ignore_eos && std::find(config_.eos_token_ids.begin(), config_.eos_token_ids.end(),
                                     token) != config_.eos_token_ids.end();
 }
@@ -195,9 +199,10 @@ LoadReport Scheduler::load() const {
   l.total_tokens = total_tokens_;
   l.used_tokens = allocator_.num_slots() - allocator_.num_free();
   const CacheStats& s = cache_.stats();
-  l.cache_hit_rate = s.tokens_queried > 0
-                         ? static_cast<double>(s.tokens_matched) / static_cast<double>(s.tokens_queried)
-                         : 0.0;
+  if (s.tokens_queried > 0) {
+    l.cache_hit_rate =
+        static_cast<double>(s.tokens_matched) / static_cast<double>(s.tokens_queried);
+  }
   return l;
 }
 

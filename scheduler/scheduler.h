@@ -96,14 +96,16 @@ class Scheduler {
     bool prefilling() const { return static_cast<int32_t>(slots.size()) < fill_len; }
   };
 
-  Scheduler(SlotAllocator& allocator, SchedulerConfig config, std::unique_ptr<SchedulePolicy> policy);
+  Scheduler(SlotAllocator& allocator, SchedulerConfig config,
+            std::unique_ptr<SchedulePolicy> policy);
 
   // Slots usable now without eviction (respects max_total_tokens).
   int32_t available() const;
   // Allocates n slots into out, evicting radix leaves first when needed. False when impossible.
   bool allocate(int32_t n, std::vector<int32_t>& out);
   // THE release point: unlocks the prefix node; on finish inserts the computed KV into the radix
-  // cache (returning duplicates and the unaligned tail to the pool), otherwise returns the own slots.
+  // cache (returning duplicates and the unaligned tail to the pool), otherwise returns the own
+  // slots.
   void release_kv(Running& r, bool cache_it);
   void emit(Request& req, int32_t cached_tokens);
   void terminate(std::unique_ptr<Running> r, RequestState state, FinishReason reason, bool cache_it,

@@ -108,12 +108,16 @@ StepPlan Scheduler::plan_step(TimePoint now) {
     CHECK(running_.size() > 1,
           "a lone request cannot get one KV slot (free {}, cached {}); limits admit too much",
           allocator_.num_free(), cache_.cached_tokens());
-    auto victim = std::max_element(running_.begin(), running_.end(), [](const auto& a, const auto& b) {
-      const int64_t ra = a->req->params.max_new_tokens - static_cast<int64_t>(a->req->output.size());
-      const int64_t rb = b->req->params.max_new_tokens - static_cast<int64_t>(b->req->output.size());
-      if (ra != rb) return ra < rb;
-      return a->admitted_order < b->admitted_order;
-    });
+    auto remaining = [](const Running& r) {
+      return int64_t{r.req->params.max_new_tokens} - static_cast<int64_t>(r.req->output.size());
+    };
+    auto victim = std::max_element(running_.begin(), running_.end(),
+                                   [&](const auto& a, const auto& b) {
+                                     if (remaining(*a) != remaining(*b)) {
+                                       return remaining(*a) < remaining(*b);
+                                     }
+                                     return a->admitted_order < b->admitted_order;
+                                   });
     std::unique_ptr<Running> r = std::move(*victim);
     running_.erase(victim);
     retract(std::move(r), now);
@@ -151,9 +155,9 @@ StepPlan Scheduler::plan_step(TimePoint now) {
   // 5. Progress: running prefills that cannot get memory (others hold it) would wait forever;
   // retract the newest until one can move.
   while (plan.empty() && running_.size() > 1) {
-    auto newest = std::max_element(running_.begin(), running_.end(), [](const auto& a, const auto& b) {
-      return a->admitted_order < b->admitted_order;
-    });
+    auto newest = std::max_element(
+        running_.begin(), running_.end(),
+        [](const auto& a, const auto& b) { return a->admitted_order < b->admitted_order; });
     std::unique_ptr<Running> r = std::move(*newest);
     running_.erase(newest);
     retract(std::move(r), now);

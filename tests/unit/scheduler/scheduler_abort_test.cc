@@ -13,9 +13,10 @@ TEST(SchedulerAbort, EveryStage) {
   // Distinct arrivals: fcfs admits in this order.
   const TimePoint t0 = h.now;
   ASSERT_TRUE(h.sched->add(make_request("decoding", iota_prompt(3, 1), 50, t0), h.now).ok());
-  ASSERT_TRUE(h.sched->add(make_request("chunking", iota_prompt(12, 100), 50, t0 + milliseconds(1)), h.now).ok());
-  ASSERT_TRUE(h.sched->add(make_request("queued", iota_prompt(3, 200), 50, t0 + milliseconds(2)), h.now).ok());
-  ASSERT_TRUE(h.sched->add(make_request("inflight", iota_prompt(3, 300), 50, t0 + milliseconds(3)), h.now).ok());
+  const auto at = [&](int ms) { return t0 + milliseconds(ms); };
+  ASSERT_TRUE(h.sched->add(make_request("chunking", iota_prompt(12, 100), 50, at(1)), h.now).ok());
+  ASSERT_TRUE(h.sched->add(make_request("queued", iota_prompt(3, 200), 50, at(2)), h.now).ok());
+  ASSERT_TRUE(h.sched->add(make_request("inflight", iota_prompt(3, 300), 50, at(3)), h.now).ok());
   h.step();  // decoding: prefilled (3), chunking: 1 token of its 12
   h.step();  // chunking: 4 more
   EXPECT_EQ(h.sched->load().running, 2);

@@ -67,7 +67,9 @@ TEST(SchedulerStress, LpmPage4) { stress(2, 4, "lpm"); }
 TEST(SchedulerStress, PriorityPage2) { stress(3, 2, "priority"); }
 TEST(SchedulerStress, ManySeeds) {
   int retractions = 0;
-  for (uint32_t s = 10; s < 16; ++s) retractions += stress(s, 1 + static_cast<int32_t>(s % 3), "lpm");
+  for (uint32_t s = 10; s < 16; ++s) {
+    retractions += stress(s, 1 + static_cast<int32_t>(s % 3), "lpm");
+  }
   EXPECT_GT(retractions, 0);
 }
 

@@ -41,7 +41,8 @@ TEST(Scheduler, ValidatesRequests) {
 TEST(Scheduler, AdmissionRespectsMaxRunning) {
   Harness h(256, config_with(2, 1000));
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(h.sched->add(make_request("r" + std::to_string(i), iota_prompt(4, 100 * i), 3)).ok());
+    const std::string id = "r" + std::to_string(i);
+    ASSERT_TRUE(h.sched->add(make_request(id, iota_prompt(4, 100 * i), 3)).ok());
   }
   StepPlan p = h.step();
   EXPECT_EQ(p.sequences.size(), 2u);
@@ -55,7 +56,8 @@ TEST(Scheduler, AdmissionRespectsMaxRunning) {
   EXPECT_EQ(max_seen, 2);
   EXPECT_EQ(h.results.size(), 5u);
   for (int i = 0; i < 5; ++i) {
-    EXPECT_EQ(h.results["r" + std::to_string(i)].output, reference_output(iota_prompt(4, 100 * i), 3));
+    const std::string id = "r" + std::to_string(i);
+    EXPECT_EQ(h.results[id].output, reference_output(iota_prompt(4, 100 * i), 3));
   }
   h.expect_pool_full();
 }
