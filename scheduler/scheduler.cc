@@ -48,7 +48,9 @@ Scheduler::Scheduler(SlotAllocator& allocator, SchedulerConfig config,
   if (config_.limits.max_total_tokens > 0) {
     total_tokens_ = std::min(total_tokens_, config_.limits.max_total_tokens);
   }
-  if (config_.limits.max_context_len == 0) config_.limits.max_context_len = total_tokens_;
+  // A request longer than the usable pool could never be admitted and would wait forever.
+  int32_t& ctx = config_.limits.max_context_len;
+  ctx = ctx == 0 ? total_tokens_ : std::min(ctx, total_tokens_);
 }
 
 // Running requests keep their slots: the pool may outlive us, but the KV they hold would be lost

@@ -37,7 +37,7 @@ struct SchedulerLimits {
   int32_t max_running_requests = 64;
   int32_t max_prefill_tokens_per_step = 2048;  // chunk budget: new prompt tokens per step
   int32_t max_total_tokens = 0;                // slots the scheduler may use; 0 = the whole pool
-  int32_t max_context_len = 0;                 // prompt + max_new_tokens; 0 = max_total_tokens
+  int32_t max_context_len = 0;  // prompt + max_new_tokens; 0 (or above the pool) = usable pool
 };
 
 struct SchedulerConfig {

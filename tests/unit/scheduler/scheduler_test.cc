@@ -34,6 +34,12 @@ TEST(Scheduler, ValidatesRequests) {
   EXPECT_EQ(h.sched->add(make_request("ok", {1}, 1)).code(), StatusCode::kAlreadyExists);
   h.step();  // "ok" is running now: still a duplicate
   EXPECT_EQ(h.sched->add(make_request("ok", {1}, 1)).code(), StatusCode::kAlreadyExists);
+  // A context limit above the pool is clamped to the pool.
+  SchedulerConfig big = config_with(4, 64);
+  big.limits.max_context_len = 1000;
+  Harness small(32, big);
+  EXPECT_EQ(small.sched->add(make_request("x", iota_prompt(30, 0), 3)).code(),
+            StatusCode::kInvalidArgument);
   EXPECT_FALSE(Scheduler::create(h.alloc, config_with(0, 4)).ok());
   EXPECT_FALSE(Scheduler::create(h.alloc, config_with(4, 4, 1, "nope")).ok());
 }
