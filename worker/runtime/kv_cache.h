@@ -1,5 +1,5 @@
-// Token-slot KV cache of one worker: for every layer a K and a V array [num_slots, kv_dim] (float32
-// on CPU), and the slot allocator (scheduler::SlotAllocator, the one pool the scheduler plans with).
+// Token-slot KV cache of one worker: for every layer a K and a V array [num_slots, kv_dim] (F32, F16
+// or BF16), and the slot allocator (scheduler::SlotAllocator, the one pool the scheduler plans with).
 // A request owns a list of slot indices (its page table flattened to tokens); slots need not be
 // contiguous, so prefixes can be shared by the radix cache.
 // Engine thread only.
