@@ -1,9 +1,6 @@
 // The AVX2 kernel table: the generic float kernels on 8-lane vectors plus the AVX2
 // integer matmul. Compiled with -mavx2 -mfma -mf16c; selected only when the CPU has them.
-#include "kernels/cpu/generic/attention_impl.h"
-#include "kernels/cpu/generic/gemm_float_impl.h"
-#include "kernels/cpu/generic/row_ops_impl.h"
-#include "kernels/cpu/kernel_table.h"
+#include "kernels/cpu/generic/kernel_table_impl.h"
 #include "kernels/cpu/avx2/q8_gemm_avx2.h"
 #include "kernels/cpu/simd/vec_avx2.h"
 
@@ -11,29 +8,18 @@ namespace tandem::kernels::cpu {
 
 namespace {
 using V = avx2::VecF;
-int64_t gemm_f_scratch(const FGemmArgs&) { return generic::gemm_f_scratch_floats(); }
 }  // namespace
 
 const KernelTable& avx2_kernel_table() {
-  static const KernelTable table = {
-      .isa = CpuIsa::kAvx2,
-      .act_offset = avx2::act_offset,
-      .quantize_acts = avx2::quantize_acts,
-      .gemm_q = avx2::gemm_q,
-      .gemm_q_tile_rows = 1,
-      .gemm_q_scratch_bytes = avx2::gemm_q_scratch_bytes,
-      .gemm_f = generic::gemm_f<V>,
-      .gemm_f_tile_rows = generic::kFloatTileRows,
-      .gemm_f_scratch_floats = gemm_f_scratch,
-      .rms_norm = generic::rms_norm_rows<V>,
-      .add_rms_norm = generic::add_rms_norm_rows<V>,
-      .rope = generic::rope_rows<V>,
-      .silu_mul = generic::silu_mul_rows<V>,
-      .add = generic::add_range<V>,
-      .convert_half = generic::convert_half<V>,
-      .attention = generic::attention_items<V>,
-      .attention_scratch_floats = generic::attention_scratch_floats,
-  };
+  static const KernelTable table = [] {
+    KernelTable t = generic::float_kernel_table<V>(CpuIsa::kAvx2);
+    t.act_offset = avx2::act_offset;
+    t.quantize_acts = avx2::quantize_acts;
+    t.gemm_q = avx2::gemm_q;
+    t.gemm_q_tile_rows = 1;
+    t.gemm_q_scratch_bytes = avx2::gemm_q_scratch_bytes;
+    return t;
+  }();
   return table;
 }
 
