@@ -143,6 +143,7 @@ int run_generate(GenerateOptions o) {
     st.detok.emplace_back(*s.tokenizer, /*skip_special_tokens=*/true);
   }
   engine.start();
+  int rc = 0;
   const auto t0 = std::chrono::steady_clock::now();
   for (size_t i = 0; i < prompts.size(); ++i) {
     service::GenerateInput in;
@@ -179,6 +180,7 @@ int run_generate(GenerateOptions o) {
       fmt::print(stderr, "tandem generate: prompt {}: {}\n", i, ok.to_string());
       std::lock_guard<std::mutex> lock(st.mu);
       st.open -= 1;
+      rc = 1;
     }
   }
   {
@@ -189,7 +191,6 @@ int run_generate(GenerateOptions o) {
   const service::EngineLoad load = engine.load();
   engine.stop();
 
-  int rc = 0;
   if (st.stream) std::fputc('\n', stdout);
   for (size_t i = 0; i < prompts.size(); ++i) {
     const service::EngineEvent& f = st.finals[i];
@@ -200,20 +201,26 @@ int run_generate(GenerateOptions o) {
     }
   }
   if (!o.quiet) {
-    double ttft_sum = 0;
+    double ttft_sum = 0, ttft_max = 0;
     int ttft_n = 0;
     for (const service::EngineEvent& f : st.finals) {
       if (f.time_to_first_token) {
-        ttft_sum += std::chrono::duration<double>(*f.time_to_first_token).count();
+        const double t = std::chrono::duration<double>(*f.time_to_first_token).count();
+        ttft_sum += t;
+        ttft_max = std::max(ttft_max, t);
         ++ttft_n;
       }
     }
+    // Decode rate: tokens after each request's first, over the time after the last first token.
+    const double decode_s = std::max(1e-9, wall - ttft_max);
     fmt::print(stderr,
                "{} requests: prompt {} tokens ({} from the prefix cache), generated {} tokens in "
-               "{:.3f} s ({:.1f} tok/s output), mean TTFT {:.3f} s, {} engine steps\n",
+               "{:.3f} s ({:.1f} tok/s output), mean TTFT {:.3f} s, decode {:.1f} tok/s, {} engine "
+               "steps\n",
                prompts.size(), st.prompt, st.cached, st.generated, wall,
                static_cast<double>(st.generated) / std::max(1e-9, wall),
-               ttft_n ? ttft_sum / ttft_n : 0.0, load.steps);
+               ttft_n ? ttft_sum / ttft_n : 0.0,
+               static_cast<double>(st.generated - ttft_n) / decode_s, load.steps);
   }
   return rc;
 }
