@@ -16,6 +16,7 @@ bool BlockToolParser::has_tool_call(std::string_view text) const {
 void BlockToolParser::reset() {
   held_.clear();
   in_block_ = false;
+  end_search_from_ = 0;
   skip_space_ = false;
   next_index_ = 0;
 }
@@ -49,10 +50,16 @@ void BlockToolParser::drain(StreamDelta& out) {
       out.normal_text.append(text.substr(0, start));
       held_.erase(0, start + start_tag_.size());
       in_block_ = true;
+      end_search_from_ = 0;
       continue;
     }
-    size_t end = text.find(end_tag_);
-    if (end == std::string_view::npos) return;  // the whole block is needed to decide
+    size_t end = text.find(end_tag_, end_search_from_);
+    if (end == std::string_view::npos) {
+      // The whole block is needed to decide. Rescan only the tail next time, so a long block
+      // streamed in small deltas costs linear time.
+      end_search_from_ = text.size() >= end_tag_.size() ? text.size() - end_tag_.size() + 1 : 0;
+      return;
+    }
     std::string body(text.substr(0, end));
     held_.erase(0, end + end_tag_.size());
     close_block(body, /*has_end_tag=*/true, out);

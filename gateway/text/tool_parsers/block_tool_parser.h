@@ -46,6 +46,7 @@ class BlockToolParser : public ToolParser {
   std::string end_tag_;
   std::string held_;
   bool in_block_ = false;
+  size_t end_search_from_ = 0;  // in a block: held_ before this cannot hold the end tag
   bool skip_space_ = false;  // dropping whitespace after an accepted block
   int next_index_ = 0;
 };

@@ -5,28 +5,25 @@
 
 namespace tandem::text {
 
-size_t json_object_extent(std::string_view text) {
-  int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
+size_t JsonObjectScanner::scan(std::string_view text) {
+  for (; pos_ < text.size(); ++pos_) {
+    char c = text[pos_];
+    if (in_string_) {
+      if (escaped_) {
+        escaped_ = false;
       } else if (c == '\\') {
-        escaped = true;
+        escaped_ = true;
       } else if (c == '"') {
-        in_string = false;
+        in_string_ = false;
       }
       continue;
     }
     if (c == '"') {
-      in_string = true;
+      in_string_ = true;
     } else if (c == '{' || c == '[') {
-      ++depth;
-    } else if (c == '}' || c == ']') {
-      if (--depth == 0) return i + 1;
+      ++depth_;
+    } else if ((c == '}' || c == ']') && --depth_ == 0) {
+      return ++pos_;
     }
   }
   return 0;

@@ -15,9 +15,25 @@
 
 namespace tandem::text {
 
-// `text` starts with '{'. Returns the length of the balanced {...} prefix (strings and escapes
-// honoured), or 0 when the text ends before the object closes. Does not validate the JSON.
-size_t json_object_extent(std::string_view text);
+// Finds where a JSON object that starts at text[0] == '{' ends, in text that grows between calls:
+// each scan() resumes where the last stopped, so a long streamed object costs linear time.
+// Balances {} and [] outside strings (escapes honoured); does not validate the JSON.
+// Not thread-safe; one per object being scanned.
+class JsonObjectScanner {
+ public:
+  // `text` must extend the text passed last time. Returns the length of the balanced {...}
+  // prefix, or 0 while the object is still open.
+  size_t scan(std::string_view text);
+
+ private:
+  size_t pos_ = 0;
+  int depth_ = 0;
+  bool in_string_ = false;
+  bool escaped_ = false;
+};
+
+// One-shot form of JsonObjectScanner::scan.
+inline size_t json_object_extent(std::string_view text) { return JsonObjectScanner().scan(text); }
 
 // Compact serialisation: no whitespace, object keys in stored (= model) order, strings escaped
 // by Boost.JSON, integers as integers, doubles in the shortest form that round-trips ("2.5").

@@ -28,6 +28,7 @@ void Llama3Parser::reset() {
   state_ = State::kStart;
   held_.clear();
   consumed_.clear();
+  scanner_ = JsonObjectScanner();
   next_index_ = 0;
 }
 
@@ -78,7 +79,7 @@ void Llama3Parser::drain(StreamDelta& out) {
           pass_through(out);
           continue;
         }
-        size_t extent = json_object_extent(held_);
+        size_t extent = scanner_.scan(held_);
         if (extent == 0) return;  // object not closed yet
         std::optional<ToolCall> call =
             parse_json_call(std::string_view(held_).substr(0, extent), catalog_);
@@ -89,6 +90,7 @@ void Llama3Parser::drain(StreamDelta& out) {
         out.deltas.push_back(
             ToolCallDelta{next_index_++, std::move(call->name), std::move(call->arguments_json)});
         held_.erase(0, extent);
+        scanner_ = JsonObjectScanner();
         consumed_.clear();
         state_ = State::kAfterCall;
         continue;

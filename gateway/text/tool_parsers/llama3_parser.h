@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "gateway/text/tool_parsers/json_call.h"
 #include "gateway/text/tool_parsers/tool_catalog.h"
 #include "gateway/text/tool_parsers/tool_parser.h"
 
@@ -37,6 +38,7 @@ class Llama3Parser final : public ToolParser {
   ToolCatalog catalog_;
   State state_ = State::kStart;
   std::string held_;
+  JsonObjectScanner scanner_;  // over held_ while an object is open at held_[0]
   std::string consumed_;  // prefix/separator eaten since the last emitted item, for pass-through
   int next_index_ = 0;
 };

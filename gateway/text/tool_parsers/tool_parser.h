@@ -60,7 +60,8 @@ class ToolParser {
  public:
   virtual ~ToolParser() = default;
 
-  // Cheap check whether `text` contains (the start of) this format's tool-call markup.
+  // Cheap check whether `text` holds this format's tool-call opening (<tool_call>, or for llama3
+  // a leading `{` or <|python_tag|>). Does not validate; the parse decides.
   virtual bool has_tool_call(std::string_view text) const = 0;
 
   virtual StreamDelta feed(std::string_view delta) = 0;

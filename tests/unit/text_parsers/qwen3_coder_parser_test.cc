@@ -74,3 +74,37 @@ TEST(Qwen3CoderParser, PartialTagAtEndIsText) {
 
 }  // namespace
 }  // namespace tandem::text
+
+namespace tandem::text {
+namespace {
+
+// A large argument streamed in 3-byte deltas (a model writing a file through a tool). The
+// parsers rescan only new text, so this stays fast; a quadratic rescan would take seconds.
+TEST(ToolParsersLarge, LongArgumentsInSmallDeltas) {
+  std::string big;
+  for (int i = 0; i < 20000; ++i) big += "line " + std::to_string(i) + ", ";
+  struct Case {
+    const char* parser;
+    std::string text;
+  };
+  std::vector<Case> cases = {
+      {"qwen3_coder", "<tool_call>\n<function=get_weather>\n<parameter=city>\n" + big +
+                          "\n</parameter>\n</function>\n</tool_call>"},
+      {"llama3", "{\"name\": \"get_weather\", \"parameters\": {\"city\": \"" + big + "\"}}"},
+      {"hermes", "<tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\": \"" + big +
+                     "\"}}</tool_call>"},
+  };
+  for (const Case& c : cases) {
+    auto p = testing::make(c.parser);
+    std::vector<std::string> chunks;
+    for (size_t i = 0; i < c.text.size(); i += 3) chunks.push_back(c.text.substr(i, 3));
+    ParseResult r = testing::stream(*p, chunks);
+    ASSERT_EQ(r.calls.size(), 1u) << c.parser;
+    // EXPECT_TRUE: a failure would otherwise print 200 KB twice.
+    EXPECT_TRUE(r.calls[0].arguments_json == "{\"city\":\"" + big + "\"}") << c.parser;
+    EXPECT_EQ(r.normal_text, "") << c.parser;
+  }
+}
+
+}  // namespace
+}  // namespace tandem::text
