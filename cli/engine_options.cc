@@ -26,6 +26,8 @@ void add_engine_options(CLI::App& cmd, EngineOptions& o) {
       ->envname("TANDEM_SCHEDULE_POLICY")->capture_default_str();
   cmd.add_option("--page-size", o.page_size, "Radix prefix-cache page size in tokens")
       ->envname("TANDEM_PAGE_SIZE")->capture_default_str();
+  cmd.add_flag("--disable-radix-cache", o.disable_radix_cache,
+               "Do not cache or reuse prompt prefixes")->envname("TANDEM_DISABLE_RADIX_CACHE");
   cmd.add_option("--context-length", o.context_length,
                  "Prompt + output limit per request (0 = the model's, capped by the KV cache)")
       ->envname("TANDEM_CONTEXT_LENGTH")->capture_default_str();
@@ -36,6 +38,7 @@ service::EngineConfig make_engine_config(const EngineOptions& o, std::vector<int
   service::EngineConfig c;
   c.scheduler.page_size = o.page_size;
   c.scheduler.policy = o.schedule_policy;
+  c.scheduler.prefix_cache = !o.disable_radix_cache;
   c.scheduler.limits.max_running_requests = o.max_running_requests;
   c.scheduler.limits.max_prefill_tokens_per_step = o.chunked_prefill_size;
   c.scheduler.limits.max_context_len = o.context_length;

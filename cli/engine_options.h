@@ -23,6 +23,7 @@ struct EngineOptions {
   int32_t chunked_prefill_size = 2048;
   std::string schedule_policy = "fcfs";
   int32_t page_size = 1;
+  bool disable_radix_cache = false;
   int32_t context_length = 0;  // 0: the model's
 };
 

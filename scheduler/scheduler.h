@@ -43,6 +43,8 @@ struct SchedulerLimits {
 struct SchedulerConfig {
   int32_t page_size = 1;              // radix cache page size
   std::string policy = "fcfs";        // make_policy name
+  bool prefix_cache = true;           // false: nothing is cached or reused (SGLang's
+                                      // --disable-radix-cache; benchmarks, debugging)
   SchedulerLimits limits;
   std::vector<int32_t> eos_token_ids;  // the model's EOS ids (a request's ignore_eos skips them)
 };

@@ -39,7 +39,10 @@ void Scheduler::plan_chunk(Running& r, int32_t& budget, StepPlan& plan) {
 bool Scheduler::admit_one(Request* req, int32_t& budget, StepPlan& plan, TimePoint now) {
   std::vector<int32_t> seq = req->prompt;
   seq.insert(seq.end(), req->output.begin(), req->output.end());
-  MatchResult m = cache_.match_prefix(seq, req->extra_key);
+  // With the prefix cache off an empty lookup matches nothing (the namespace root).
+  const bool reuse = config_.prefix_cache;
+  MatchResult m = cache_.match_prefix(reuse ? std::span<const int32_t>(seq) : std::span<const int32_t>(),
+                                      req->extra_key, /*record_stats=*/reuse);
   // At least one token must be computed to get logits, so never reuse the whole sequence.
   const int32_t page = config_.page_size;
   const int32_t use =
@@ -202,7 +205,7 @@ void Scheduler::complete_step(const StepPlan& plan, std::span<const int32_t> sam
     if (reason != FinishReason::kNone) {
       std::unique_ptr<Running> done = std::move(*it);
       running_.erase(it);
-      terminate(std::move(done), RequestState::kFinished, reason, /*cache_it=*/true, now);
+      terminate(std::move(done), RequestState::kFinished, reason, config_.prefix_cache, now);
     } else if (req.state() == RequestState::kPrefilling) {
       req.transition(RequestState::kDecoding, now);
     }
@@ -217,6 +220,7 @@ void Scheduler::complete_step(const StepPlan& plan, std::span<const int32_t> sam
 }
 
 void Scheduler::cache_prefix(Running& r) {
+  if (!config_.prefix_cache) return;
   const int32_t computed = static_cast<int32_t>(r.slots.size());
   const int32_t aligned = computed / config_.page_size * config_.page_size;
   if (aligned <= r.cached_len) return;

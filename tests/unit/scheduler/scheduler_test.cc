@@ -160,6 +160,24 @@ TEST(Scheduler, InProgressPrefixIsSharedWhileRunning) {
   h.expect_pool_full();
 }
 
+TEST(Scheduler, PrefixCacheOffReusesNothing) {
+  SchedulerConfig c = config_with(4, 256, 1);
+  c.prefix_cache = false;
+  Harness h(128, c);
+  auto prompt = iota_prompt(16, 7);
+  ASSERT_TRUE(h.sched->add(make_request("a", prompt, 4)).ok());
+  h.run_until_idle();
+  EXPECT_EQ(h.alloc.num_free(), 128);  // nothing was kept
+  ASSERT_TRUE(h.sched->add(make_request("b", prompt, 4)).ok());
+  StepPlan p = h.step();
+  EXPECT_EQ(p.sequences[0].position_start, 0);
+  h.run_until_idle();
+  EXPECT_EQ(h.results["b"].cached_tokens, 0);
+  EXPECT_EQ(h.results["b"].output, reference_output(prompt, 4));
+  EXPECT_EQ(h.sched->load().cache_hit_rate, 0.0);
+  h.expect_pool_full();
+}
+
 TEST(Scheduler, RetractionUnderTinyPoolKeepsOutputs) {
   // 6 requests of 8 + 24 tokens each; a 64-slot pool cannot hold two of them at full length.
   Harness h(64, config_with(6, 64));
