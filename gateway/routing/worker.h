@@ -22,11 +22,11 @@ std::string_view worker_role_name(WorkerRole role);
 StatusOr<WorkerRole> parse_worker_role(std::string_view name);
 
 struct WorkerSpec {
-  std::string id;        // unique in the registry; defaults to url when the gateway has no name
-  std::string url;       // host:port of the worker's gRPC service
-  std::string model_id;  // served model name
+  std::string id{};      // unique in the registry; defaults to url when the gateway has no name
+  std::string url{};     // host:port of the worker's gRPC service
+  std::string model_id{};  // served model name
   WorkerRole role = WorkerRole::kMixed;
-  std::optional<uint16_t> bootstrap_port;  // prefill workers only: KV transfer bootstrap port
+  std::optional<uint16_t> bootstrap_port{};  // prefill workers only: KV transfer bootstrap port
 };
 
 // Last load the worker reported (GetLoad / health response). Zero until the first report.

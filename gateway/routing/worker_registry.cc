@@ -113,6 +113,18 @@ size_t WorkerRegistry::size() const {
   return workers_.size();
 }
 
+bool WorkerRegistry::ready() const {
+  std::lock_guard lock(mu_);
+  bool mixed = false, prefill = false, decode = false;
+  for (const auto& [id, entry] : workers_) {
+    if (!entry->health.healthy) continue;
+    mixed |= entry->spec.role == WorkerRole::kMixed;
+    prefill |= entry->spec.role == WorkerRole::kPrefill;
+    decode |= entry->spec.role == WorkerRole::kDecode;
+  }
+  return mixed || (prefill && decode);
+}
+
 Status WorkerRegistry::update_load(std::string_view id, const WorkerLoad& load) {
   std::lock_guard lock(mu_);
   auto it = workers_.find(id);

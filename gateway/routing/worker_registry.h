@@ -88,6 +88,9 @@ class WorkerRegistry {
   // Workers of `role` that are healthy and whose breaker admits a request now, in id order.
   std::vector<WorkerSnapshot> healthy(WorkerRole role) const;
   size_t size() const;
+  // ACCEPTANCE 16: the gateway is ready when at least one mixed worker, or at least one prefill
+  // and one decode worker, is healthy (breaker state is not considered: it recovers by itself).
+  bool ready() const;
 
   Status update_load(std::string_view id, const WorkerLoad& load);
   // Applies one health check result; returns kNotFound for an unknown id.

@@ -164,6 +164,25 @@ TEST(WorkerRegistryTest, LoadAndInFlightTicketsShowInSnapshots) {
   EXPECT_EQ(r.begin_request("a").status().code(), StatusCode::kNotFound);
 }
 
+TEST(WorkerRegistryTest, ReadyNeedsAHealthyMixedWorkerOrAPdPair) {
+  WorkerRegistry r;  // workers start unhealthy
+  EXPECT_FALSE(r.ready());
+  ASSERT_TRUE(r.add(spec("p", WorkerRole::kPrefill)).ok());
+  ASSERT_TRUE(r.add(spec("d", WorkerRole::kDecode)).ok());
+  ASSERT_TRUE(r.add(spec("m")).ok());
+  auto pass = [&](const char* id) {
+    for (int i = 0; i < 2; ++i) ASSERT_TRUE(r.mark_health(id, {.ok = true}).ok());
+  };
+  pass("p");
+  EXPECT_FALSE(r.ready()) << "prefill alone cannot serve";
+  pass("d");
+  EXPECT_TRUE(r.ready());
+  ASSERT_TRUE(r.remove("d").ok());
+  EXPECT_FALSE(r.ready());
+  pass("m");  // the unhealthy rest of the fleet does not matter
+  EXPECT_TRUE(r.ready());
+}
+
 TEST(WorkerRegistryTest, RoleNamesRoundTrip) {
   for (WorkerRole role : {WorkerRole::kMixed, WorkerRole::kPrefill, WorkerRole::kDecode}) {
     auto parsed = parse_worker_role(worker_role_name(role));
