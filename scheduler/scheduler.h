@@ -45,6 +45,7 @@ struct SchedulerConfig {
   std::string policy = "fcfs";        // make_policy name
   bool prefix_cache = true;           // false: nothing is cached or reused (SGLang's
                                       // --disable-radix-cache; benchmarks, debugging)
+  int32_t in_batch_prefix_min = 32;   // see Scheduler::shares_uncached_prefix
   SchedulerLimits limits;
   std::vector<int32_t> eos_token_ids;  // the model's EOS ids (a request's ignore_eos skips them)
 };
@@ -120,6 +121,11 @@ class Scheduler {
   void retract(std::unique_ptr<Running> r, TimePoint now);
   std::unique_ptr<Running> take_running(const std::string& id);
   bool admit_one(Request* req, int32_t& budget, StepPlan& plan, TimePoint now);
+  // In-batch prefix sharing: true when `req` shares at least in_batch_prefix_min tokens beyond what
+  // the cache holds with a request admitted in this step. It then waits one step and reuses that
+  // request's computed (and cached) prefix instead of computing the same tokens alongside it.
+  bool shares_uncached_prefix(const Request& req,
+                              std::span<const std::vector<int32_t>* const> admitted);
   void plan_chunk(Running& r, int32_t& budget, StepPlan& plan);
   // Policy "priority": when the most important waiting request cannot be admitted (running limit
   // or memory), retract strictly lower-priority running requests until it can.

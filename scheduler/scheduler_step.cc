@@ -104,6 +104,23 @@ void Scheduler::preempt_for_priority(TimePoint now) {
   }
 }
 
+bool Scheduler::shares_uncached_prefix(const Request& req,
+                                       std::span<const std::vector<int32_t>* const> admitted) {
+  if (!config_.prefix_cache || admitted.empty()) return false;
+  std::vector<int32_t> seq = req.prompt;
+  seq.insert(seq.end(), req.output.begin(), req.output.end());
+  const int32_t cached = cache_.match_prefix(seq, req.extra_key, /*record_stats=*/false).matched;
+  for (const std::vector<int32_t>* other : admitted) {
+    const size_t n = std::min(seq.size(), other->size());
+    const size_t common = static_cast<size_t>(
+        std::mismatch(seq.begin(), seq.begin() + static_cast<std::ptrdiff_t>(n), other->begin())
+            .first -
+        seq.begin());
+    if (static_cast<int64_t>(common) >= int64_t{cached} + config_.in_batch_prefix_min) return true;
+  }
+  return false;
+}
+
 StepPlan Scheduler::plan_step(TimePoint now) {
   CHECK(!in_flight_, "plan_step called while step {} is still in flight; call complete_step first",
         step_);
@@ -171,12 +188,15 @@ StepPlan Scheduler::plan_step(TimePoint now) {
     if (r->prefilling()) plan_chunk(*r, budget, plan);
   }
   if (budget > 0 && !queue_.empty()) {
+    std::vector<const std::vector<int32_t>*> admitted;  // sequences admitted in this step
     for (Request* req : queue_.ordered(*policy_, cache_)) {
       if (budget <= 0 ||
           static_cast<int32_t>(running_.size()) >= config_.limits.max_running_requests) {
         break;
       }
+      if (shares_uncached_prefix(*req, admitted)) continue;
       if (!admit_one(req, budget, plan, now)) break;
+      admitted.push_back(&running_.back()->seq);
     }
   }
 

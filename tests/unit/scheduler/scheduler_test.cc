@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "tests/unit/scheduler/scheduler_harness.h"
 
 namespace tandem::scheduler::testing {
@@ -206,6 +208,39 @@ TEST(Scheduler, PriorityPreemptsLowerPriorityRunning) {
   EXPECT_EQ(h.results["low"].output, reference_output(low_prompt, 8));
   EXPECT_EQ(h.results["low"].preemptions, 1);
   EXPECT_EQ(h.results["same"].preemptions, 0);
+  h.expect_pool_full();
+}
+
+// Requests arriving together with a long common prefix: the first computes it, the others wait
+// one step and reuse it instead of computing the same tokens side by side.
+TEST(Scheduler, InBatchSharedPrefixIsComputedOnce) {
+  Harness h(512, config_with(8, 512));
+  auto prefix = iota_prompt(40, 3);
+  std::vector<std::vector<int32_t>> prompts;
+  for (int i = 0; i < 3; ++i) {
+    prompts.push_back(prefix);
+    prompts.back().push_back(1000 + i);
+    ASSERT_TRUE(h.sched->add(make_request("p" + std::to_string(i), prompts.back(), 3), h.now).ok());
+  }
+  auto other = iota_prompt(10, 700);  // unrelated: admitted at once
+  ASSERT_TRUE(h.sched->add(make_request("other", other, 3), h.now).ok());
+  StepPlan s1 = h.step();
+  ASSERT_EQ(s1.sequences.size(), 2u);
+  std::set<std::string> first = {s1.sequences[0].request_id, s1.sequences[1].request_id};
+  EXPECT_EQ(first, (std::set<std::string>{"p0", "other"}));
+  StepPlan s2 = h.step();
+  int reused = 0;
+  for (const PlannedSequence& s : s2.sequences) {
+    if (!s.is_decode) {
+      EXPECT_EQ(s.position_start, 40) << s.request_id;
+      ++reused;
+    }
+  }
+  EXPECT_EQ(reused, 2);
+  h.run_until_idle();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(h.results["p" + std::to_string(i)].output, reference_output(prompts[i], 3));
+  }
   h.expect_pool_full();
 }
 
