@@ -61,7 +61,8 @@ void RadixCache::emit(CacheEvent::Kind kind, const TreeNode* node) {
   sink_(CacheEvent{kind, namespace_of(node), tokens, static_cast<int32_t>(node->key.size())});
 }
 
-MatchResult RadixCache::match_prefix(std::span<const int32_t> tokens, std::string_view extra_key) {
+MatchResult RadixCache::match_prefix(std::span<const int32_t> tokens, std::string_view extra_key,
+                                     bool record_stats) {
   tokens = tokens.first(aligned(tokens.size()));
   MatchResult result;
   TreeNode* node = root_for(extra_key, /*create=*/false);
@@ -84,6 +85,7 @@ MatchResult RadixCache::match_prefix(std::span<const int32_t> tokens, std::strin
   }
   result.last_node = node;
   result.matched = static_cast<int32_t>(result.slots.size());
+  if (!record_stats) return result;
   stats_.lookups += 1;
   stats_.tokens_queried += static_cast<int64_t>(tokens.size());
   stats_.tokens_matched += result.matched;

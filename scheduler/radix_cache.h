@@ -80,7 +80,11 @@ class RadixCache {
   // Longest cached prefix of `tokens` within namespace extra_key, page-aligned. Touches the LRU
   // clock of every node on the path. Splits a node when the match ends inside it, so last_node
   // covers exactly the matched prefix. Does not lock.
-  MatchResult match_prefix(std::span<const int32_t> tokens, std::string_view extra_key = {});
+  // record_stats: count this lookup in stats() (the hit rate). Lookups that only re-read what the
+  // scheduler already looked up (a policy's ordering pass, re-locking after an insert) pass false,
+  // so each admission counts once.
+  MatchResult match_prefix(std::span<const int32_t> tokens, std::string_view extra_key = {},
+                           bool record_stats = true);
 
   // Inserts tokens -> slots (equal lengths; only the page-aligned prefix is used). The cache copies
   // and takes ownership of the slots of the newly inserted part. Returns how many leading tokens

@@ -161,7 +161,7 @@ void Scheduler::emit(Request& req, int32_t cached_tokens) {
 
 void Scheduler::terminate(std::unique_ptr<Running> r, RequestState state, FinishReason reason,
                           bool cache_it, TimePoint now) {
-  const int32_t cached = r->cached_len;
+  const int32_t cached = r->reused_len;
   release_kv(*r, cache_it);
   r->req->finish_reason = reason;
   r->req->transition(state, now);

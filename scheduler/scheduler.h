@@ -43,6 +43,8 @@ struct SchedulerLimits {
 struct SchedulerConfig {
   int32_t page_size = 1;              // radix cache page size
   std::string policy = "fcfs";        // make_policy name
+  bool prefix_cache = true;           // false: nothing is cached or reused (SGLang's
+                                      // --disable-radix-cache; benchmarks, debugging)
   SchedulerLimits limits;
   std::vector<int32_t> eos_token_ids;  // the model's EOS ids (a request's ignore_eos skips them)
 };
@@ -90,6 +92,7 @@ class Scheduler {
     std::vector<int32_t> seq;    // prompt + output: the tokens the context is made of
     std::vector<int32_t> slots;  // KV slots of seq[0, slots.size())
     int32_t cached_len = 0;      // slots[0, cached_len) belong to the radix cache
+    int32_t reused_len = 0;      // prompt tokens matched in the cache at admission (usage report)
     int32_t fill_len = 0;        // tokens to prefill (seq.size() at admission)
     TreeNode* locked = nullptr;  // node pinned for the cached prefix (nullptr: none)
     uint64_t admitted_order = 0; // admission counter: newest = largest
@@ -107,6 +110,10 @@ class Scheduler {
   // cache (returning duplicates and the unaligned tail to the pool), otherwise returns the own
   // slots.
   void release_kv(Running& r, bool cache_it);
+  // After a prefill chunk: puts the computed, page-aligned prefix into the radix cache and pins it
+  // (the request now holds the cache's node instead of owning those slots), so requests arriving
+  // meanwhile, parallel samples and a retracted resume reuse it (SGLang's cache_unfinished_req).
+  void cache_prefix(Running& r);
   void emit(Request& req, int32_t cached_tokens);
   void terminate(std::unique_ptr<Running> r, RequestState state, FinishReason reason, bool cache_it,
                  TimePoint now);

@@ -39,7 +39,10 @@ void Scheduler::plan_chunk(Running& r, int32_t& budget, StepPlan& plan) {
 bool Scheduler::admit_one(Request* req, int32_t& budget, StepPlan& plan, TimePoint now) {
   std::vector<int32_t> seq = req->prompt;
   seq.insert(seq.end(), req->output.begin(), req->output.end());
-  MatchResult m = cache_.match_prefix(seq, req->extra_key);
+  // With the prefix cache off an empty lookup matches nothing (the namespace root).
+  const bool reuse = config_.prefix_cache;
+  MatchResult m = cache_.match_prefix(reuse ? std::span<const int32_t>(seq) : std::span<const int32_t>(),
+                                      req->extra_key, /*record_stats=*/reuse);
   // At least one token must be computed to get logits, so never reuse the whole sequence.
   const int32_t page = config_.page_size;
   const int32_t use =
@@ -66,6 +69,7 @@ bool Scheduler::admit_one(Request* req, int32_t& budget, StepPlan& plan, TimePoi
   r->seq = std::move(seq);
   r->slots.assign(m.slots.begin(), m.slots.begin() + use);
   r->cached_len = use;
+  r->reused_len = use;
   r->fill_len = static_cast<int32_t>(r->seq.size());
   r->admitted_order = ++admitted_;
   if (use > 0) {
@@ -201,11 +205,41 @@ void Scheduler::complete_step(const StepPlan& plan, std::span<const int32_t> sam
     if (reason != FinishReason::kNone) {
       std::unique_ptr<Running> done = std::move(*it);
       running_.erase(it);
-      terminate(std::move(done), RequestState::kFinished, reason, /*cache_it=*/true, now);
+      terminate(std::move(done), RequestState::kFinished, reason, config_.prefix_cache, now);
     } else if (req.state() == RequestState::kPrefilling) {
       req.transition(RequestState::kDecoding, now);
     }
   }
+  // Prefill chunks of requests still running: cache what they computed.
+  for (const PlannedSequence& s : plan.sequences) {
+    if (s.is_decode) continue;
+    auto it = std::find_if(running_.begin(), running_.end(),
+                           [&](const auto& r) { return r->req->id == s.request_id; });
+    if (it != running_.end()) cache_prefix(**it);
+  }
+}
+
+void Scheduler::cache_prefix(Running& r) {
+  if (!config_.prefix_cache) return;
+  const int32_t computed = static_cast<int32_t>(r.slots.size());
+  const int32_t aligned = computed / config_.page_size * config_.page_size;
+  if (aligned <= r.cached_len) return;
+  std::span<const int32_t> tokens(r.seq.data(), computed);
+  const int32_t already = cache_.insert(tokens, r.slots, r.req->extra_key);
+  // [cached_len, already): another request cached these tokens meanwhile; ours are duplicates
+  // with the same KV. Give them back and use the cache's slots from now on.
+  if (already > r.cached_len) {
+    allocator_.release(std::span<const int32_t>(r.slots).subspan(r.cached_len,
+                                                                 already - r.cached_len));
+  }
+  MatchResult m = cache_.match_prefix(tokens, r.req->extra_key, /*record_stats=*/false);
+  CHECK(m.matched == aligned, "request {}: {} tokens cached but {} match", r.req->id, aligned,
+        m.matched);
+  std::copy(m.slots.begin(), m.slots.end(), r.slots.begin());
+  cache_.inc_lock(m.last_node);
+  if (r.locked != nullptr) cache_.dec_lock(r.locked);
+  r.locked = m.last_node;
+  r.cached_len = aligned;
 }
 
 }  // namespace tandem::scheduler

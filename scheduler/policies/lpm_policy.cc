@@ -13,7 +13,8 @@ void LpmPolicy::order(std::vector<Request*>& waiting, RadixCache& cache) {
     return;
   }
   for (Request* request : waiting) {
-    MatchResult match = cache.match_prefix(request->prompt, request->extra_key);
+    MatchResult match = cache.match_prefix(request->prompt, request->extra_key,
+                                            /*record_stats=*/false);
     request->matched_prefix_len = match.matched;
     request->last_node = match.last_node;
     request->prefix_slots = std::move(match.slots);

@@ -74,6 +74,7 @@ struct EngineEvent {
   int32_t prompt_tokens = 0;
   int32_t completion_tokens = 0;
   int32_t cached_tokens = 0;
+  int32_t retractions = 0;  // times the request was retracted under KV pressure and resumed
   std::optional<int32_t> matched_stop_token;  // the EOS/stop id that ended a kStop request
   Duration e2e_latency{};
   std::optional<Duration> time_to_first_token;

@@ -134,6 +134,50 @@ TEST(Scheduler, PrefixReuseSkipsCachedTokens) {
   h.expect_pool_full();
 }
 
+// Prefill chunks enter the radix cache as soon as they are computed, so a request sharing the
+// prefix reuses it while the first one is still running, and the hit is counted once.
+TEST(Scheduler, InProgressPrefixIsSharedWhileRunning) {
+  Harness h(256, config_with(4, 8, 4));
+  auto a = iota_prompt(16, 3);
+  ASSERT_TRUE(h.sched->add(make_request("a", a, 6)).ok());
+  StepPlan s1 = h.step();  // a: tokens [0, 8)
+  ASSERT_EQ(s1.sequences.size(), 1u);
+  EXPECT_EQ(h.sched->cache().cached_tokens(), 8);
+  auto b = std::vector<int32_t>(a.begin(), a.begin() + 10);
+  b.push_back(900);
+  ASSERT_TRUE(h.sched->add(make_request("b", b, 4)).ok());
+  StepPlan s2 = h.step();  // a: [8, 16); b admitted with 8 cached tokens, budget 0 left
+  ASSERT_EQ(s2.sequences.size(), 1u);
+  StepPlan s3 = h.step();  // a decodes; b prefills [8, 11)
+  ASSERT_EQ(s3.sequences.size(), 2u);
+  EXPECT_EQ(s3.sequences[1].request_id, "b");
+  EXPECT_EQ(s3.sequences[1].position_start, 8);
+  h.run_until_idle();
+  EXPECT_EQ(h.results["a"].output, reference_output(a, 6));
+  EXPECT_EQ(h.results["b"].output, reference_output(b, 4));
+  EXPECT_EQ(h.results["a"].cached_tokens, 0);
+  EXPECT_EQ(h.results["b"].cached_tokens, 8);
+  h.expect_pool_full();
+}
+
+TEST(Scheduler, PrefixCacheOffReusesNothing) {
+  SchedulerConfig c = config_with(4, 256, 1);
+  c.prefix_cache = false;
+  Harness h(128, c);
+  auto prompt = iota_prompt(16, 7);
+  ASSERT_TRUE(h.sched->add(make_request("a", prompt, 4)).ok());
+  h.run_until_idle();
+  EXPECT_EQ(h.alloc.num_free(), 128);  // nothing was kept
+  ASSERT_TRUE(h.sched->add(make_request("b", prompt, 4)).ok());
+  StepPlan p = h.step();
+  EXPECT_EQ(p.sequences[0].position_start, 0);
+  h.run_until_idle();
+  EXPECT_EQ(h.results["b"].cached_tokens, 0);
+  EXPECT_EQ(h.results["b"].output, reference_output(prompt, 4));
+  EXPECT_EQ(h.sched->load().cache_hit_rate, 0.0);
+  h.expect_pool_full();
+}
+
 TEST(Scheduler, RetractionUnderTinyPoolKeepsOutputs) {
   // 6 requests of 8 + 24 tokens each; a 64-slot pool cannot hold two of them at full length.
   Harness h(64, config_with(6, 64));

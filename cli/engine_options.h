@@ -1,0 +1,34 @@
+// The engine flags `tandem generate` and `tandem worker` share (model, threads, KV cache, scheduler
+// limits), each also settable through a TANDEM_* environment variable. Start-up only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "worker/service/engine.h"
+
+namespace CLI {
+class App;
+}
+
+namespace tandem::cli {
+
+struct EngineOptions {
+  std::string model;
+  int threads = 0;
+  int32_t kv_slots = 16384;
+  std::string kv_dtype = "f32";
+  int32_t max_running_requests = 64;
+  int32_t chunked_prefill_size = 2048;
+  std::string schedule_policy = "fcfs";
+  int32_t page_size = 1;
+  bool disable_radix_cache = false;
+  int32_t context_length = 0;  // 0: the model's
+};
+
+void add_engine_options(CLI::App& cmd, EngineOptions& o);
+service::EngineConfig make_engine_config(const EngineOptions& o, std::vector<int32_t> eos_ids,
+                                         uint64_t base_seed);
+
+}  // namespace tandem::cli
