@@ -21,7 +21,8 @@ using asio::as_tuple;
 using asio::use_awaitable;
 
 struct HttpServer::Acceptor {
-  explicit Acceptor(asio::io_context& io) : io(io), strand(asio::make_strand(io)), acceptor(strand) {}
+  explicit Acceptor(asio::io_context& io)
+      : io(io), strand(asio::make_strand(io)), acceptor(strand) {}
   asio::io_context& io;
   asio::strand<asio::io_context::executor_type> strand;
   tcp::acceptor acceptor;

@@ -158,6 +158,21 @@ TEST(HttpServer, BodyOverLimitIs413) {
   EXPECT_FALSE(r.keep_alive());
 }
 
+TEST(HttpServer, LargeBodyOverLimitStillGets413NotAReset) {
+  // The server refuses after the header; the client is still sending megabytes. The server
+  // drains them so the client reads the 413 instead of a connection reset.
+  ServerConfig cfg = TestServer::default_config();
+  cfg.max_body_bytes = 64 << 10;
+  TestServer ts(cfg);
+  add_routes(ts.server());
+  ts.start();
+  Client c(ts.port());
+  c.send(bhttp::verb::post, "/echo", std::string(4 << 20, 'z'));
+  Response r = c.read();
+  EXPECT_EQ(r.result_int(), 413);
+  EXPECT_EQ(error_of(r).at("code").as_string(), "body_too_large");
+}
+
 TEST(HttpServer, OversizedHeaderIs431) {
   ServerConfig cfg = TestServer::default_config();
   cfg.max_header_bytes = 1024;

@@ -130,7 +130,8 @@ TEST(HttpStreaming, ClientDisconnectDuringNonStreamingHandlerIsNoticed) {
 TEST(HttpStreaming, OnDisconnectAfterTheFactRunsImmediately) {
   auto result = std::make_shared<std::promise<bool>>();
   TestServer ts;
-  ts.server().route("GET", "/late", [result](HttpRequest&, ResponseWriter& w) -> asio::awaitable<void> {
+  ts.server().route("GET", "/late",
+                    [result](HttpRequest&, ResponseWriter& w) -> asio::awaitable<void> {
     for (int i = 0; i < 500 && !w.disconnected(); ++i) co_await sleep_for(10ms);
     bool ran = false;
     w.on_disconnect([&ran] { ran = true; });
@@ -192,7 +193,8 @@ TEST(HttpStreaming, GracefulShutdownFinishesInFlightStreamAndRefusesNewRequests)
 TEST(HttpStreaming, ShutdownGraceExpiryClosesAStuckStream) {
   auto gone = std::make_shared<std::promise<void>>();
   TestServer ts;
-  ts.server().route("GET", "/stuck", [gone](HttpRequest&, ResponseWriter& w) -> asio::awaitable<void> {
+  ts.server().route("GET", "/stuck",
+                    [gone](HttpRequest&, ResponseWriter& w) -> asio::awaitable<void> {
     w.on_disconnect([gone] { gone->set_value(); });
     co_await w.start_sse();
     while (!w.disconnected()) co_await sleep_for(10ms);
