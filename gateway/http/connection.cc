@@ -94,11 +94,17 @@ asio::awaitable<void> Connection::run() {
     HttpRequest req;
     ReadResult r = co_await read_request(req);
     if (r != ReadResult::kRequest) break;
+    // Count the handler before looking at the flag: shutdown() sets the flag before it reads the
+    // count, so either it waits for this request or this request sees the flag (never neither).
+    state_->handler_started();
     if (state_->shutting_down.load()) {
       co_await refuse(openai::shutting_down_error(), req.version);
+      state_->handler_finished();
       break;
     }
-    if (!co_await serve(req)) break;
+    bool again = co_await serve(req);
+    state_->handler_finished();
+    if (!again) break;
   }
   close_on_strand();
   state_->remove_connection(id_);
@@ -159,7 +165,6 @@ asio::awaitable<bool> Connection::serve(HttpRequest& req) {
   const auto start = std::chrono::steady_clock::now();
   ResponseWriter writer(*this, req.version, req.keep_alive, req.request_id);
   current_writer_ = &writer;
-  state_->handler_started();
 
   // The watcher runs beside the handler on this strand; both touch only strand state.
   watching_ = true;
@@ -191,7 +196,6 @@ asio::awaitable<bool> Connection::serve(HttpRequest& req) {
 
   co_await stop_watching();
   current_writer_ = nullptr;
-  state_->handler_finished();
 
   const double ms = std::chrono::duration<double, std::milli>(
                         std::chrono::steady_clock::now() - start).count();

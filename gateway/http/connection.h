@@ -43,7 +43,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   enum class ReadResult { kRequest, kClosed, kAnswered };
-  // Reads one request into req_; on a bad request answers it (kAnswered) so the caller closes.
+  // Reads one request into `out`; on a bad request answers it (kAnswered) so the caller closes.
   boost::asio::awaitable<ReadResult> read_request(HttpRequest& out);
   // Runs the handler for `req`; true when the connection may carry another request.
   boost::asio::awaitable<bool> serve(HttpRequest& req);

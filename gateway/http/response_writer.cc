@@ -112,16 +112,23 @@ asio::awaitable<bool> ResponseWriter::start_sse(Headers extra) {
 
 asio::awaitable<bool> ResponseWriter::send_event(std::string_view data) {
   if (state_ != State::kStreaming || disconnected_) co_return false;
-  std::string payload;
-  payload.reserve(data.size() + 24);
-  const std::size_t event_size = data.size() + 8;  // "data: " + data + "\n\n"
-  if (chunked_) payload += fmt::format("{:x}\r\n", event_size);
-  payload += "data: ";
-  payload += data;
-  payload += "\n\n";
-  if (chunked_) payload += "\r\n";
-  bytes_ += event_size;
-  co_return co_await write_raw(std::move(payload));
+  // SSE ends a field at a newline, so each line of `data` becomes its own "data:" line (the
+  // client joins them back with '\n'). JSON payloads have no raw newlines: one line.
+  std::string event;
+  event.reserve(data.size() + 8);
+  std::size_t start = 0;
+  for (;;) {
+    std::size_t nl = data.find('\n', start);
+    event += "data: ";
+    event += data.substr(start, nl == std::string_view::npos ? nl : nl - start);
+    event += '\n';
+    if (nl == std::string_view::npos) break;
+    start = nl + 1;
+  }
+  event += '\n';
+  bytes_ += event.size();
+  if (!chunked_) co_return co_await write_raw(std::move(event));
+  co_return co_await write_raw(fmt::format("{:x}\r\n{}\r\n", event.size(), event));
 }
 
 asio::awaitable<void> ResponseWriter::end_sse() {

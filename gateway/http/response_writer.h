@@ -42,7 +42,8 @@ class ResponseWriter {
   // 200, text/event-stream, Cache-Control: no-cache, chunked (HTTP/1.1; HTTP/1.0 gets a
   // close-delimited body). False when the client is already gone or the write failed.
   boost::asio::awaitable<bool> start_sse(Headers extra = {});
-  // Writes "data: <data>\n\n" as one chunk. False once the client is gone; then stop sending.
+  // Writes "data: <data>\n\n" as one chunk (a multi-line `data` gets one "data: " line per
+  // line). False once the client is gone; then stop sending.
   boost::asio::awaitable<bool> send_event(std::string_view data);
   // The terminating chunk. The server calls it for a handler that returns without it.
   boost::asio::awaitable<void> end_sse();

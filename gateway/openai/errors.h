@@ -9,7 +9,7 @@
 
 namespace tandem::gateway::openai {
 
-// Stable codes. Keep in sync with docs/api.md.
+// Stable codes (clients match on them; the table in gateway/openai/README.md lists them).
 inline constexpr std::string_view kInvalidJson = "invalid_json";
 inline constexpr std::string_view kInvalidType = "invalid_type";
 inline constexpr std::string_view kInvalidValue = "invalid_value";

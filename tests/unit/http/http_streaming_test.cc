@@ -52,6 +52,18 @@ TEST(HttpStreaming, SseEventsArriveInOrderAsChunkedEventStream) {
   EXPECT_EQ(c.request(bhttp::verb::get, "/stream?n=2").body(), expected_events(2));
 }
 
+TEST(HttpStreaming, MultiLineEventDataGetsOneDataLinePerLine) {
+  TestServer ts;
+  ts.server().route("GET", "/lines", [](HttpRequest&, ResponseWriter& w) -> asio::awaitable<void> {
+    co_await w.start_sse();
+    co_await w.send_event("a\nb");
+    co_await w.send_event("[DONE]");
+  });  // the server ends the stream the handler left open
+  ts.start();
+  Client c(ts.port());
+  EXPECT_EQ(c.request(bhttp::verb::get, "/lines").body(), "data: a\ndata: b\n\ndata: [DONE]\n\n");
+}
+
 TEST(HttpStreaming, Http10StreamIsCloseDelimited) {
   TestServer ts;
   ts.server().route("GET", "/stream", counting_stream(0ms));
