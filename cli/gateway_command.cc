@@ -1,0 +1,167 @@
+#include "cli/gateway_command.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/engine_options.h"
+#include "cli/gateway_options.h"
+#include "common/logging.h"
+#include "gateway/server/gateway_app.h"
+
+namespace tandem::cli {
+
+namespace {
+
+sigset_t block_stop_signals() {
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGINT);
+  sigaddset(&s, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &s, nullptr);
+  return s;
+}
+
+// Starts the gateway, prints where it listens, serves until SIGINT/SIGTERM (or `stop_early`
+// returns true when polled), then shuts down gracefully. Returns the exit code.
+int serve_gateway(GatewayOptions& o, const sigset_t& stop_signals, const std::string& banner) {
+  auto app_or = gateway::server::GatewayApp::create(o.config);
+  if (!app_or.ok()) {
+    fmt::print(stderr, "tandem gateway: {}\n", app_or.status().to_string());
+    return 2;
+  }
+  gateway::server::GatewayApp& app = **app_or;
+  if (Status st = app.start(); !st.ok()) {
+    fmt::print(stderr, "tandem gateway: {}\n", st.to_string());
+    return 1;
+  }
+  const std::string shown_host = o.config.host == "0.0.0.0" ? "127.0.0.1" : o.config.host;
+  fmt::print("{} listening on http://{}:{} (OpenAI API under /v1)\n", banner, shown_host, app.port());
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  fmt::print(stderr, "{}: {} received, shutting down\n", banner, sig == SIGINT ? "SIGINT" : "SIGTERM");
+  app.shutdown();
+  return 0;
+}
+
+}  // namespace
+
+void add_gateway_command(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<GatewayOptions>();
+  CLI::App* cmd = app.add_subcommand("gateway", "OpenAI-compatible HTTP gateway over gRPC workers");
+  add_gateway_options(*cmd, *o, /*with_workers=*/true);
+  cmd->callback([cmd, o, &exit_code] {
+    if (Status st = apply_gateway_yaml(*cmd, *o); !st.ok()) {
+      fmt::print(stderr, "tandem gateway: {}\n", st.to_string());
+      exit_code = 2;
+      return;
+    }
+    init_logging(o->log_level, "gateway");
+    const sigset_t stop = block_stop_signals();
+    exit_code = serve_gateway(*o, stop, "tandem gateway");
+  });
+}
+
+// `tandem serve`: this process is the gateway; the worker is a child process (`tandem worker
+// --port 0`), found through the line it prints once it listens.
+void add_serve_command(CLI::App& app, int& exit_code) {
+  struct ServeOptions {
+    GatewayOptions gateway;
+    EngineOptions engine;
+  };
+  auto o = std::make_shared<ServeOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "serve", "Gateway + one worker on this machine, on the bundled model by default");
+  add_gateway_options(*cmd, o->gateway, /*with_workers=*/false);
+  add_engine_options(*cmd, o->engine);
+  cmd->callback([cmd, o, &exit_code] {
+    if (Status st = apply_gateway_yaml(*cmd, o->gateway); !st.ok()) {
+      fmt::print(stderr, "tandem serve: {}\n", st.to_string());
+      exit_code = 2;
+      return;
+    }
+    init_logging(o->gateway.log_level, "serve");
+    const sigset_t stop = block_stop_signals();
+    std::vector<std::string> args = {"/proc/self/exe", "worker", "--host", "127.0.0.1", "--port", "0"};
+    const auto& e = o->engine;
+    for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
+             {"--model", e.model},
+             {"--threads", std::to_string(e.threads)},
+             {"--kv-slots", std::to_string(e.kv_slots)},
+             {"--kv-dtype", e.kv_dtype},
+             {"--max-running-requests", std::to_string(e.max_running_requests)},
+             {"--chunked-prefill-size", std::to_string(e.chunked_prefill_size)},
+             {"--schedule-policy", e.schedule_policy},
+             {"--page-size", std::to_string(e.page_size)},
+             {"--context-length", std::to_string(e.context_length)},
+             {"--log-level", o->gateway.log_level}}) {
+      args.push_back(flag);
+      args.push_back(value);
+    }
+    if (e.disable_radix_cache) args.push_back("--disable-radix-cache");
+    int out[2];
+    if (pipe(out) != 0) {
+      fmt::print(stderr, "tandem serve: pipe failed\n");
+      exit_code = 1;
+      return;
+    }
+    const pid_t child = fork();
+    if (child == 0) {
+      dup2(out[1], STDOUT_FILENO);
+      close(out[0]);
+      close(out[1]);
+      sigset_t none;
+      sigemptyset(&none);
+      pthread_sigmask(SIG_SETMASK, &none, nullptr);
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv("/proc/self/exe", argv.data());
+      _exit(127);
+    }
+    close(out[1]);
+    // Read the worker's "listening on HOST:PORT" line, then keep relaying its stdout.
+    FILE* from_worker = fdopen(out[0], "r");
+    std::string worker_url;
+    char line[4096];
+    while (worker_url.empty() && std::fgets(line, sizeof line, from_worker)) {
+      std::string s(line);
+      std::fputs(line, stdout);
+      const std::string marker = "listening on ";
+      if (auto at = s.find(marker); at != std::string::npos) {
+        worker_url = s.substr(at + marker.size());
+        worker_url = worker_url.substr(0, worker_url.find(' '));
+      }
+    }
+    if (worker_url.empty()) {
+      int status = 0;
+      waitpid(child, &status, 0);
+      fmt::print(stderr, "tandem serve: the worker exited before listening (status {})\n", status);
+      exit_code = 1;
+      return;
+    }
+    std::thread relay([from_worker] {
+      char buf[4096];
+      while (std::fgets(buf, sizeof buf, from_worker)) std::fputs(buf, stdout);
+      std::fclose(from_worker);
+    });
+    o->gateway.config.worker_urls = {worker_url};
+    exit_code = serve_gateway(o->gateway, stop, "tandem serve");
+    kill(child, SIGTERM);
+    int status = 0;
+    waitpid(child, &status, 0);
+    relay.join();
+  });
+}
+
+}  // namespace tandem::cli

@@ -1,0 +1,83 @@
+#include "cli/gateway_options.h"
+
+#include <CLI/CLI.hpp>
+#include <yaml-cpp/yaml.h>
+
+namespace tandem::cli {
+
+void add_gateway_options(CLI::App& cmd, GatewayOptions& o, bool with_workers) {
+  gateway::server::GatewayConfig& c = o.config;
+  cmd.add_option("-c,--config", o.config_file, "YAML file with any of these options (keys as "
+                                                "the long flag names with '_' for '-')");
+  cmd.add_option("--host", c.host, "HTTP address")->envname("TANDEM_HOST")->capture_default_str();
+  cmd.add_option("--port", c.port, "HTTP port (OpenAI API)")->envname("TANDEM_PORT")
+      ->capture_default_str();
+  if (with_workers) {
+    cmd.add_option("--worker-urls,--workers", c.worker_urls, "Workers' gRPC addresses host:port")
+        ->envname("TANDEM_WORKER_URLS")->delimiter(',');
+  }
+  cmd.add_option("--policy", c.policy,
+                 "Routing: cache_aware, round_robin, random, power_of_two, consistent_hash")
+      ->envname("TANDEM_POLICY")->capture_default_str();
+  cmd.add_option("--api-key", c.api_key, "Require 'Authorization: Bearer KEY' for inference")
+      ->envname("TANDEM_API_KEY");
+  cmd.add_option("--admin-key", c.admin_key, "Key for /workers and /flush_cache (default: api key)")
+      ->envname("TANDEM_ADMIN_KEY");
+  cmd.add_option("--max-concurrent-requests", c.max_concurrent_requests)
+      ->envname("TANDEM_MAX_CONCURRENT_REQUESTS")->capture_default_str();
+  cmd.add_option("--max-queued-requests", c.max_queued_requests, "Beyond this, 429")
+      ->envname("TANDEM_MAX_QUEUED_REQUESTS")->capture_default_str();
+  cmd.add_option("--request-timeout", o.request_timeout_s, "Seconds per request")
+      ->envname("TANDEM_REQUEST_TIMEOUT")->capture_default_str();
+  cmd.add_option("--max-body-bytes", c.max_body_bytes)->envname("TANDEM_MAX_BODY_BYTES")
+      ->capture_default_str();
+  cmd.add_option("--max-prompt-tokens", c.max_prompt_tokens, "0 = the model's context")
+      ->envname("TANDEM_MAX_PROMPT_TOKENS")->capture_default_str();
+  cmd.add_option("--io-threads", c.io_threads)->envname("TANDEM_IO_THREADS")->capture_default_str();
+  cmd.add_option("--shutdown-grace", o.shutdown_grace_s, "Seconds streams get to finish on SIGTERM")
+      ->envname("TANDEM_SHUTDOWN_GRACE")->capture_default_str();
+  cmd.add_option("--log-level", o.log_level, "trace|debug|info|warn|error|off")
+      ->envname("TANDEM_LOG_LEVEL")->capture_default_str();
+}
+
+Status apply_gateway_yaml(CLI::App& cmd, GatewayOptions& o) {
+  if (!o.config_file.empty()) {
+    YAML::Node root;
+    try {
+      root = YAML::LoadFile(o.config_file);
+    } catch (const std::exception& e) {
+      return invalid_argument("cannot read config file '{}': {}", o.config_file, e.what());
+    }
+    if (!root.IsMap()) return invalid_argument("config file '{}' must be a YAML map", o.config_file);
+    for (const auto& kv : root) {
+      const std::string key = kv.first.as<std::string>();
+      std::string flag = "--" + key;
+      std::replace(flag.begin(), flag.end(), '_', '-');
+      CLI::Option* opt = nullptr;
+      try {
+        opt = cmd.get_option(flag);
+      } catch (const CLI::OptionNotFound&) {
+        return invalid_argument("config file '{}': unknown key '{}'", o.config_file, key);
+      }
+      if (opt->count() > 0) continue;  // the command line or the environment set it
+      try {
+        if (kv.second.IsSequence()) {
+          std::vector<std::string> values;
+          for (const auto& v : kv.second) values.push_back(v.as<std::string>());
+          for (const auto& v : values) opt->add_result(v);
+        } else {
+          opt->add_result(kv.second.as<std::string>());
+        }
+        opt->run_callback();
+      } catch (const std::exception& e) {
+        return invalid_argument("config file '{}': bad value for '{}': {}", o.config_file, key,
+                                e.what());
+      }
+    }
+  }
+  o.config.request_timeout = std::chrono::milliseconds(static_cast<int64_t>(o.request_timeout_s * 1000));
+  o.config.shutdown_grace = std::chrono::milliseconds(static_cast<int64_t>(o.shutdown_grace_s * 1000));
+  return Status::Ok();
+}
+
+}  // namespace tandem::cli

@@ -1,0 +1,28 @@
+// The gateway's flags, each with a TANDEM_* environment variable and a key in the YAML file
+// given with -c (precedence: flag > environment > YAML > default). Start-up only.
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+#include "gateway/server/gateway_config.h"
+
+namespace CLI {
+class App;
+}
+
+namespace tandem::cli {
+
+struct GatewayOptions {
+  gateway::server::GatewayConfig config;
+  std::string config_file;
+  std::string log_level = "info";
+  double request_timeout_s = 600;
+  double shutdown_grace_s = 10;
+};
+
+void add_gateway_options(CLI::App& cmd, GatewayOptions& o, bool with_workers);
+// Applies the YAML file's keys to every option the command line and environment left unset.
+Status apply_gateway_yaml(CLI::App& cmd, GatewayOptions& o);
+
+}  // namespace tandem::cli

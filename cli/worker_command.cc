@@ -1,0 +1,143 @@
+#include "cli/worker_command.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/engine_options.h"
+#include "cli/model_paths.h"
+#include "cli/model_session.h"
+#include "common/logging.h"
+#include "worker/service/engine.h"
+#include "worker/service/worker_server.h"
+
+namespace tandem::cli {
+
+namespace {
+
+struct WorkerOptions {
+  EngineOptions engine;
+  std::string served_model_name;
+  std::string host = "127.0.0.1";
+  int port = 30001;
+  std::string role = "mixed";
+  double shutdown_grace_s = 5.0;
+  std::string log_level = "info";
+};
+
+std::string hf_architecture(const std::string& arch) {
+  if (arch == "qwen2") return "Qwen2ForCausalLM";
+  if (arch == "qwen3") return "Qwen3ForCausalLM";
+  return "LlamaForCausalLM";
+}
+
+int run_worker(const WorkerOptions& o) {
+  init_logging(o.log_level, "worker");
+  if (o.role != "mixed") {
+    fmt::print(stderr, "tandem worker: --role {} is not available yet; only 'mixed' serves today\n", o.role);
+    return 2;
+  }
+  // Block the stop signals before any thread starts (threads inherit the mask); the main thread
+  // then waits for them with sigwait, so no handler races the engine or gRPC threads.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  const EngineOptions& e = o.engine;
+  auto session_or = open_model_session(e.model, e.threads, e.kv_slots, e.kv_dtype);
+  if (!session_or.ok()) {
+    fmt::print(stderr, "tandem worker: {}\n", session_or.status().to_string());
+    return 1;
+  }
+  ModelSession& s = **session_or;
+
+  auto engine_or = service::Engine::create(*s.loaded.model, *s.kv,
+                                           make_engine_config(e, s.eos_ids, std::random_device{}()));
+  if (!engine_or.ok()) {
+    fmt::print(stderr, "tandem worker: {}\n", engine_or.status().to_string());
+    return 1;
+  }
+  service::Engine& engine = **engine_or;
+  engine.start();
+
+  const model::ModelConfig& mc = s.loaded.model->config();
+  service::WorkerInfo info;
+  info.model_path = e.model;
+  info.served_model_name = o.served_model_name.empty()
+                               ? std::filesystem::path(e.model).filename().replace_extension().string()
+                               : o.served_model_name;
+  info.tokenizer_path = s.loaded.hf_dir.empty() ? e.model : s.loaded.hf_dir;
+  info.model_type = mc.arch;
+  info.architectures = {hf_architecture(mc.arch)};
+  info.max_context_len = engine.max_context_len();
+  info.vocab_size = engine.vocab_size();
+  info.eos_token_ids = s.eos_ids;
+  info.bos_token_id = s.tokenizer->bos_id().value_or(-1);
+  info.pad_token_id = -1;
+  info.max_total_num_tokens = s.kv->num_slots();
+  info.max_running_requests = e.max_running_requests;
+  info.role = o.role;
+  info.server_args = {{"model_path", e.model},
+                      {"host", o.host},
+                      {"port", std::to_string(o.port)},
+                      {"role", o.role},
+                      {"kv_slots", std::to_string(e.kv_slots)},
+                      {"kv_dtype", e.kv_dtype},
+                      {"max_running_requests", std::to_string(e.max_running_requests)},
+                      {"chunked_prefill_size", std::to_string(e.chunked_prefill_size)},
+                      {"schedule_policy", e.schedule_policy},
+                      {"page_size", std::to_string(e.page_size)}};
+
+  auto server_or = service::start_worker_server(o.host, o.port, engine, std::move(info));
+  if (!server_or.ok()) {
+    fmt::print(stderr, "tandem worker: {}\n", server_or.status().to_string());
+    engine.stop();
+    return 1;
+  }
+  service::WorkerServer& server = **server_or;
+  fmt::print("tandem worker listening on {}:{} (grpc)\n", o.host, server.port());
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  fmt::print(stderr, "tandem worker: {} received, shutting down (grace {:.1f} s)\n",
+             sig == SIGINT ? "SIGINT" : "SIGTERM", o.shutdown_grace_s);
+  // Stop accepting; running streams get the grace period, then are cancelled (which aborts their
+  // requests); the engine then aborts whatever is left and joins its thread.
+  server.shutdown(std::chrono::milliseconds(static_cast<int64_t>(o.shutdown_grace_s * 1000)));
+  engine.stop();
+  return 0;
+}
+
+}  // namespace
+
+void add_worker_command(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<WorkerOptions>();
+  CLI::App* cmd = app.add_subcommand("worker", "Serve a model over SGLang's scheduler gRPC protocol");
+  add_engine_options(*cmd, o->engine);
+  cmd->add_option("--served-model-name", o->served_model_name, "Name reported to clients (default: file stem)")
+      ->envname("TANDEM_SERVED_MODEL_NAME");
+  cmd->add_option("--host", o->host, "Address to listen on")->envname("TANDEM_HOST")->capture_default_str();
+  cmd->add_option("--port", o->port, "gRPC port (0 = any free port)")->envname("TANDEM_PORT")
+      ->check(CLI::Range(0, 65535))->capture_default_str();
+  cmd->add_option("--role", o->role, "mixed | prefill | decode")->envname("TANDEM_ROLE")
+      ->check(CLI::IsMember({"mixed", "prefill", "decode"}))->capture_default_str();
+  cmd->add_option("--shutdown-grace", o->shutdown_grace_s, "Seconds running requests get on SIGTERM")
+      ->envname("TANDEM_SHUTDOWN_GRACE")->capture_default_str();
+  cmd->add_option("--log-level", o->log_level, "trace|debug|info|warn|error|off")->envname("TANDEM_LOG_LEVEL")
+      ->capture_default_str();
+  cmd->callback([o, &exit_code] { exit_code = run_worker(*o); });
+}
+
+}  // namespace tandem::cli

@@ -1,0 +1,92 @@
+#include "gateway/server/gateway_app.h"
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "gateway/client/worker_client.h"
+#include "gateway/server/admin_handlers.h"
+#include "gateway/server/generation_handler.h"
+
+namespace tandem::gateway::server {
+
+namespace asio = boost::asio;
+
+GatewayMetrics::GatewayMetrics(MetricsRegistry& r)
+    : requests(r.counter("tandem_gateway_requests_total", "Requests by endpoint and HTTP status",
+                         {"endpoint", "code"})),
+      retries(r.counter("tandem_gateway_retries_total",
+                        "Requests re-sent to another worker before their first token")),
+      in_flight(r.gauge("tandem_gateway_in_flight_requests", "Requests being served now")),
+      queued(r.gauge("tandem_gateway_queued_requests", "Requests waiting for a slot")),
+      ttft(r.histogram("tandem_gateway_time_to_first_token_seconds", "Time to first token",
+                       Histogram::exponential_buckets(0.005, 2, 14))),
+      itl(r.histogram("tandem_gateway_inter_token_latency_seconds", "Time between streamed tokens",
+                      Histogram::exponential_buckets(0.001, 2, 14))),
+      e2e(r.histogram("tandem_gateway_e2e_request_latency_seconds", "Request latency, end to end",
+                      Histogram::exponential_buckets(0.01, 2, 14))),
+      prompt_tokens(r.counter("tandem_gateway_prompt_tokens_total", "Prompt tokens sent to workers")),
+      completion_tokens(r.counter("tandem_gateway_completion_tokens_total", "Tokens generated")),
+      worker_healthy(r.gauge("tandem_worker_healthy", "1 when the worker passes health checks",
+                             {"worker"})),
+      worker_running(r.gauge("tandem_worker_running_requests", "Running requests (GetLoads)",
+                             {"worker"})),
+      worker_waiting(r.gauge("tandem_worker_waiting_requests", "Waiting requests (GetLoads)",
+                             {"worker"})),
+      worker_token_usage(r.gauge("tandem_worker_token_usage", "Used / total KV tokens",
+                                 {"worker"})) {}
+
+StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
+  RETURN_IF_ERROR(routing::validate(config.retry));
+  ASSIGN_OR_RETURN(std::unique_ptr<WorkerPool> pool, WorkerPool::create(config));
+  return std::unique_ptr<GatewayApp>(new GatewayApp(std::move(config), std::move(pool)));
+}
+
+GatewayApp::GatewayApp(GatewayConfig config, std::unique_ptr<WorkerPool> pool)
+    : config_(std::move(config)), metrics_(registry_), pool_(std::move(pool)) {
+  http::ServerConfig sc;
+  sc.host = config_.host;
+  sc.port = config_.port;
+  sc.max_body_bytes = config_.max_body_bytes;
+  server_ = std::make_unique<http::HttpServer>(io_, sc);
+  add_routes();
+}
+
+GatewayApp::~GatewayApp() { shutdown(); }
+
+void GatewayApp::add_routes() {
+  auto generation = [this](ApiKind kind) {
+    return [this, kind](http::HttpRequest& req, http::ResponseWriter& w) -> asio::awaitable<void> {
+      if (auto e = check_api_key(*this, req, /*admin=*/false)) {
+        co_await w.send_error(*e);
+        co_return;
+      }
+      co_await handle_generation(*this, req, w, kind);
+    };
+  };
+  server_->route("POST", "/v1/chat/completions", generation(ApiKind::kChat));
+  server_->route("POST", "/v1/completions", generation(ApiKind::kCompletion));
+  server_->route("POST", "/generate", generation(ApiKind::kGenerate));
+  add_admin_routes(*this, *server_);
+}
+
+Status GatewayApp::start() {
+  RETURN_IF_ERROR(server_->start());
+  pool_->start();
+  started_ = true;
+  for (int i = 0; i < std::max(1, config_.io_threads); ++i) {
+    threads_.emplace_back([this] { io_.run(); });
+  }
+  return Status::Ok();
+}
+
+void GatewayApp::shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (started_) server_->shutdown(config_.shutdown_grace);
+  pool_->stop();
+  io_.stop();
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
+}
+
+}  // namespace tandem::gateway::server

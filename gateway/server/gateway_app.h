@@ -1,0 +1,77 @@
+// GatewayApp: the gateway process — HTTP server, routes, admission control, the worker pool and
+// metrics. Endpoints: POST /v1/chat/completions, /v1/completions, /generate; GET /v1/models,
+// /health, /readiness, /metrics; admin GET|POST|DELETE /workers, POST /flush_cache.
+//
+// Threads: construct, start() and shutdown() from the main thread; handlers run on the io
+// threads (one strand per connection).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "common/metrics.h"
+#include "common/status.h"
+#include "gateway/http/http_server.h"
+#include "gateway/server/gateway_config.h"
+#include "gateway/server/worker_pool.h"
+
+namespace tandem::gateway::server {
+
+struct GatewayMetrics {
+  explicit GatewayMetrics(MetricsRegistry& r);
+  Counter& requests;        // {endpoint, code}
+  Counter& retries;
+  Gauge& in_flight;
+  Gauge& queued;
+  Histogram& ttft;          // seconds
+  Histogram& itl;           // seconds between streamed tokens
+  Histogram& e2e;           // seconds
+  Counter& prompt_tokens;
+  Counter& completion_tokens;
+  Gauge& worker_healthy;    // {worker}
+  Gauge& worker_running;    // {worker}
+  Gauge& worker_waiting;    // {worker}
+  Gauge& worker_token_usage;  // {worker}
+};
+
+class GatewayApp {
+ public:
+  static StatusOr<std::unique_ptr<GatewayApp>> create(GatewayConfig config);
+  ~GatewayApp();
+
+  // Binds the port and starts the io threads and the health checker.
+  Status start();
+  uint16_t port() const { return server_->port(); }
+  // Graceful: stop admitting, let streams finish (up to the configured grace), stop. Idempotent.
+  void shutdown();
+
+  // For handlers (any io thread).
+  const GatewayConfig& config() const { return config_; }
+  WorkerPool& pool() { return *pool_; }
+  GatewayMetrics& metrics() { return metrics_; }
+  MetricsRegistry& registry() { return registry_; }
+  std::atomic<int>& running() { return running_; }
+  std::atomic<int>& waiting() { return waiting_; }
+
+ private:
+  GatewayApp(GatewayConfig config, std::unique_ptr<WorkerPool> pool);
+  void add_routes();
+
+  GatewayConfig config_;
+  MetricsRegistry registry_;
+  GatewayMetrics metrics_;
+  std::unique_ptr<WorkerPool> pool_;
+  boost::asio::io_context io_;
+  std::unique_ptr<http::HttpServer> server_;
+  std::vector<std::thread> threads_;
+  std::atomic<int> running_{0};
+  std::atomic<int> waiting_{0};
+  bool started_ = false;
+  bool shut_down_ = false;
+};
+
+}  // namespace tandem::gateway::server

@@ -1,0 +1,216 @@
+#include "gateway/server/request_preparation.h"
+
+#include <boost/json.hpp>
+
+namespace tandem::gateway::server {
+
+namespace spb = ::sglang::grpc::scheduler;
+using openai::ApiError;
+using openai::ApiResult;
+
+namespace {
+
+// Sampling knobs with presence: only what the client sent goes on the wire; the worker applies
+// the OpenAI defaults for the rest.
+std::optional<ApiError> fill_sampling(const openai::SamplingFields& f, const ModelContext& model,
+                                      int64_t prompt_len, PreparedRequest& out) {
+  spb::SamplingParams& p = *out.worker_request.mutable_sampling_params();
+  if (f.temperature) p.set_temperature(static_cast<float>(*f.temperature));
+  if (f.top_p) p.set_top_p(static_cast<float>(*f.top_p));
+  if (f.top_k) p.set_top_k(static_cast<int32_t>(*f.top_k));
+  if (f.min_p) p.set_min_p(static_cast<float>(*f.min_p));
+  if (f.frequency_penalty) p.set_frequency_penalty(static_cast<float>(*f.frequency_penalty));
+  if (f.presence_penalty) p.set_presence_penalty(static_cast<float>(*f.presence_penalty));
+  if (f.repetition_penalty) p.set_repetition_penalty(static_cast<float>(*f.repetition_penalty));
+  const int64_t limit = model.max_context_len;
+  if (limit > 0 && prompt_len >= limit) {
+    return openai::context_length_error(prompt_len, f.max_tokens.value_or(0), limit);
+  }
+  if (f.max_tokens) {
+    if (limit > 0 && prompt_len + *f.max_tokens > limit) {
+      return openai::context_length_error(prompt_len, *f.max_tokens, limit);
+    }
+    p.set_max_new_tokens(static_cast<uint32_t>(*f.max_tokens));
+  }
+  if (f.min_tokens) p.set_min_new_tokens(static_cast<uint32_t>(*f.min_tokens));
+  for (int64_t id : f.stop_token_ids) {
+    if (id < 0 || (model.vocab_size > 0 && id >= model.vocab_size)) {
+      return openai::invalid_value_error("stop_token_ids",
+                                         fmt::format("token id {} is outside the vocabulary", id));
+    }
+    p.add_stop_token_ids(static_cast<uint32_t>(id));
+  }
+  for (const auto& [id, bias] : f.logit_bias) {
+    if (id < 0 || (model.vocab_size > 0 && id >= model.vocab_size)) {
+      return openai::invalid_value_error("logit_bias",
+                                         fmt::format("token id {} is outside the vocabulary", id));
+    }
+    (*p.mutable_logit_bias())[std::to_string(id)] = static_cast<float>(bias);
+  }
+  p.set_ignore_eos(f.ignore_eos);
+  p.set_skip_special_tokens(f.skip_special_tokens);
+  p.set_n(static_cast<uint32_t>(f.n));
+  out.n = f.n;
+  out.choice.stop = f.stop;
+  out.choice.skip_special_tokens = f.skip_special_tokens;
+  if (f.seed) {
+    // Seeds travel as a custom param (the protocol has no seed field).
+    (*p.mutable_custom_params()->mutable_fields())["seed"].set_number_value(
+        static_cast<double>(*f.seed));
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> check_model(const std::string& asked, const ModelContext& model) {
+  if (!asked.empty() && asked != model.served_model_name && asked != "default") {
+    return openai::model_not_found_error(asked);
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> set_prompt(std::vector<int32_t> ids, const ModelContext& model,
+                                   int64_t max_prompt, PreparedRequest& out) {
+  if (ids.empty()) return openai::invalid_value_error("prompt", "the prompt is empty");
+  for (int32_t id : ids) {
+    if (id < 0 || (model.vocab_size > 0 && id >= model.vocab_size)) {
+      return openai::invalid_value_error("prompt",
+                                         fmt::format("token id {} is outside the vocabulary", id));
+    }
+  }
+  if (max_prompt > 0 && static_cast<int64_t>(ids.size()) > max_prompt) {
+    return openai::context_length_error(static_cast<long long>(ids.size()), 0, max_prompt);
+  }
+  out.prompt = std::move(ids);
+  spb::TokenizedInput* t = out.worker_request.mutable_tokenized();
+  for (int32_t id : out.prompt) t->add_input_ids(static_cast<uint32_t>(id));
+  t->set_original_text(out.prompt_text);
+  return std::nullopt;
+}
+
+void set_logprobs(bool want, int top, PreparedRequest& out) {
+  out.logprobs = want;
+  out.top_logprobs = want ? top : 0;
+  out.choice.top_logprobs = out.top_logprobs;
+  out.worker_request.set_return_logprob(want);
+  out.worker_request.set_top_logprobs_num(out.top_logprobs);
+}
+
+}  // namespace
+
+ApiResult<PreparedRequest> prepare_chat(const openai::ChatCompletionRequest& req,
+                                        const ModelContext& model, int64_t max_prompt) {
+  if (auto e = check_model(req.model, model)) return *e;
+  if (req.response_format.needs_grammar()) {
+    return openai::unsupported_parameter_error(
+        "response_format", "json_object / json_schema need constrained decoding, and this server "
+                           "has no grammar backend; use response_format type \"text\"");
+  }
+  if (!model.chat_template) {
+    return openai::invalid_value_error("messages", "the model has no chat template; use "
+                                                   "/v1/completions with a raw prompt");
+  }
+  PreparedRequest out;
+  out.kind = ApiKind::kChat;
+  out.model = model.served_model_name;
+  out.stream = req.stream;
+  out.include_usage = req.include_usage;
+
+  text::ChatTemplateInputs in;
+  in.messages_json = boost::json::serialize(req.messages);
+  const bool use_tools =
+      !req.tools.empty() &&
+      !(req.tool_choice && req.tool_choice->mode == openai::ToolChoice::Mode::kNone);
+  if (use_tools) {
+    boost::json::array tools;
+    for (const openai::Tool& t : req.tools) {
+      boost::json::object fn{{"name", t.function.name}, {"description", t.function.description}};
+      if (!t.function.parameters.is_null()) fn["parameters"] = t.function.parameters;
+      tools.push_back(boost::json::object{{"type", "function"}, {"function", fn}});
+      out.choice.tools.push_back(
+          {t.function.name,
+           t.function.parameters.is_null() ? "" : boost::json::serialize(t.function.parameters)});
+    }
+    in.tools_json = boost::json::serialize(tools);
+    out.choice.parse_tools = true;
+    out.choice.tool_parser = model.tool_parser;
+  }
+  in.add_generation_prompt = req.continue_final_message ? false : req.add_generation_prompt;
+  in.continue_final_message = req.continue_final_message;
+  in.bos_token = model.tokenizer->bos_token();
+  in.eos_token = model.tokenizer->eos_token();
+  if (!req.chat_template_kwargs.empty()) {
+    in.extra_context_json = boost::json::serialize(req.chat_template_kwargs);
+  }
+  StatusOr<std::string> prompt = model.chat_template->render(in);
+  if (!prompt.ok()) {
+    return openai::invalid_value_error("messages", "the chat template rejected the conversation: " +
+                                                       prompt.status().message());
+  }
+  out.prompt_text = *prompt;
+  // The template writes BOS itself when the model wants one; a duplicate BOS is dropped only when
+  // it is the model's BOS id (ACCEPTANCE 23).
+  std::vector<int32_t> ids = model.tokenizer->encode(*prompt, /*add_special_tokens=*/false);
+  if (auto e = set_prompt(std::move(ids), model, max_prompt, out)) return *e;
+  if (auto e = fill_sampling(req.sampling, model, static_cast<int64_t>(out.prompt.size()), out)) {
+    return *e;
+  }
+  set_logprobs(req.logprobs, req.top_logprobs, out);
+  out.choice.parse_reasoning = req.separate_reasoning && !model.reasoning_parser.empty();
+  out.choice.reasoning_parser = model.reasoning_parser.empty() ? "qwen3" : model.reasoning_parser;
+  return out;
+}
+
+ApiResult<PreparedRequest> prepare_completion(const openai::CompletionRequest& req,
+                                              const ModelContext& model, int64_t max_prompt) {
+  if (auto e = check_model(req.model, model)) return *e;
+  if (req.prompts.size() != 1) {
+    return openai::invalid_value_error(
+        "prompt", fmt::format("batches of prompts are not supported yet ({} given); send one "
+                              "prompt per request", req.prompts.size()));
+  }
+  PreparedRequest out;
+  out.kind = ApiKind::kCompletion;
+  out.model = model.served_model_name;
+  out.stream = req.stream;
+  out.include_usage = req.include_usage;
+  const openai::Prompt& p = req.prompts.front();
+  std::vector<int32_t> ids;
+  if (p.is_tokens) {
+    ids = p.token_ids;
+    out.prompt_text = model.tokenizer->decode(ids, false);
+  } else {
+    out.prompt_text = p.text;
+    ids = model.tokenizer->encode(p.text, /*add_special_tokens=*/true);
+  }
+  if (auto e = set_prompt(std::move(ids), model, max_prompt, out)) return *e;
+  if (auto e = fill_sampling(req.sampling, model, static_cast<int64_t>(out.prompt.size()), out)) {
+    return *e;
+  }
+  set_logprobs(req.logprobs.has_value(), req.logprobs.value_or(0), out);
+  return out;
+}
+
+ApiResult<PreparedRequest> prepare_generate(const openai::GenerateRequest& req,
+                                            const ModelContext& model, int64_t max_prompt) {
+  PreparedRequest out;
+  out.kind = ApiKind::kGenerate;
+  out.model = model.served_model_name;
+  out.stream = req.stream;
+  out.rid = req.rid;
+  std::vector<int32_t> ids;
+  if (req.input_ids) {
+    ids = *req.input_ids;
+    out.prompt_text = model.tokenizer->decode(ids, false);
+  } else {
+    out.prompt_text = req.text.value_or("");
+    ids = model.tokenizer->encode(out.prompt_text, /*add_special_tokens=*/true);
+  }
+  if (auto e = set_prompt(std::move(ids), model, max_prompt, out)) return *e;
+  if (auto e = fill_sampling(req.sampling, model, static_cast<int64_t>(out.prompt.size()), out)) {
+    return *e;
+  }
+  set_logprobs(req.return_logprob, req.top_logprobs_num, out);
+  return out;
+}
+
+}  // namespace tandem::gateway::server

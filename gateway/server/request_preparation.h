@@ -1,0 +1,45 @@
+// Request preparation: a parsed OpenAI / native request → what the gateway sends to a worker
+// (prompt token ids and sampling knobs with presence kept) plus how to post-process the output.
+// Chat requests go through the model's chat template; prompt length is checked against the
+// model's context. Pure functions of their inputs; any thread (run on the io thread today:
+// tokenizing a long prompt takes milliseconds).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "gateway/openai/api_result.h"
+#include "gateway/openai/chat_request.h"
+#include "gateway/openai/completion_request.h"
+#include "gateway/openai/generate_request.h"
+#include "gateway/server/model_context.h"
+#include "gateway/server/response_processing.h"
+#include "sglang_scheduler.pb.h"
+
+namespace tandem::gateway::server {
+
+enum class ApiKind { kChat, kCompletion, kGenerate };
+
+struct PreparedRequest {
+  ApiKind kind = ApiKind::kChat;
+  std::string model;                 // name echoed in responses
+  std::vector<int32_t> prompt;
+  std::string prompt_text;           // completions echo / native responses
+  int n = 1;
+  bool stream = false;
+  bool include_usage = false;
+  bool logprobs = false;
+  int top_logprobs = 0;
+  ChoiceOptions choice;              // stop strings, parsers
+  sglang::grpc::scheduler::GenerateRequest worker_request;  // request_id filled at dispatch
+  std::string rid;                   // client-chosen id (/generate rid), may be empty
+};
+
+openai::ApiResult<PreparedRequest> prepare_chat(const openai::ChatCompletionRequest& req,
+                                                const ModelContext& model, int64_t max_prompt);
+openai::ApiResult<PreparedRequest> prepare_completion(const openai::CompletionRequest& req,
+                                                      const ModelContext& model, int64_t max_prompt);
+openai::ApiResult<PreparedRequest> prepare_generate(const openai::GenerateRequest& req,
+                                                    const ModelContext& model, int64_t max_prompt);
+
+}  // namespace tandem::gateway::server
