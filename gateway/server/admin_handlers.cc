@@ -65,6 +65,66 @@ std::string url_from(const HttpRequest& req) {
   return u && u->is_string() ? std::string(u->as_string()) : std::string();
 }
 
+struct Reply {
+  int status = 200;
+  std::string body;
+};
+
+Reply error_reply(openai::ApiError e) { return {e.http_status, e.to_json()}; }
+
+// The admin bodies are plain functions: GCC 12 miscompiles some initializers inside coroutine
+// lambdas ("array used as initializer"), and these need no awaiting anyway.
+Reply list_workers_reply(GatewayApp& app, const HttpRequest&) {
+  boost::json::array list;
+  for (const auto& wk : app.pool().workers()) list.push_back(worker_json(wk));
+  return {200, boost::json::serialize(boost::json::object{{"workers", list}})};
+}
+
+Reply add_worker_reply(GatewayApp& app, const HttpRequest& req) {
+  const std::string url = url_from(req);
+  if (url.empty()) return error_reply(openai::missing_field_error("url"));
+  Status st = app.pool().add_worker(url);
+  if (!st.ok()) {
+    openai::ApiError e = openai::invalid_value_error("url", st.message());
+    if (st.code() == StatusCode::kAlreadyExists) e.http_status = 409;
+    return error_reply(e);
+  }
+  return {200, boost::json::serialize(boost::json::object{{"added", url}})};
+}
+
+Reply remove_worker_reply(GatewayApp& app, const HttpRequest& req) {
+  const std::string url = url_from(req);
+  if (url.empty()) return error_reply(openai::missing_field_error("url"));
+  Status st = app.pool().remove_worker(url);
+  if (!st.ok()) {
+    openai::ApiError e = openai::invalid_value_error("url", st.message());
+    if (st.code() == StatusCode::kNotFound) e.http_status = 404;
+    return error_reply(e);
+  }
+  return {200, boost::json::serialize(boost::json::object{{"removed", url}})};
+}
+
+std::string flush_all(const std::vector<std::shared_ptr<client::WorkerClient>>& clients) {
+  boost::json::array results;
+  bool all = true;
+  for (const auto& c : clients) {
+    auto r = c->flush_cache().get();
+    const bool ok = r.ok() && r->success();
+    all = all && ok;
+    results.push_back(boost::json::object{
+        {"success", ok}, {"message", r.ok() ? r->message() : r.status().to_string()}});
+  }
+  return boost::json::serialize(boost::json::object{{"success", all}, {"workers", results}});
+}
+
+asio::awaitable<void> flush_route(GatewayApp& app, ResponseWriter& w) {
+  std::function<std::string()> job = [clients = app.pool().healthy_clients()] {
+    return flush_all(clients);
+  };
+  std::string body = co_await off_loop<std::string>(std::move(job));
+  co_await w.send_json(200, std::move(body));
+}
+
 }  // namespace
 
 std::optional<openai::ApiError> check_api_key(const GatewayApp& app, const HttpRequest& req,
@@ -122,58 +182,24 @@ void add_admin_routes(GatewayApp& app, http::HttpServer& server) {
     co_await w.send(200, MetricsRegistry::kContentType, app.registry().render());
   });
 
-  auto admin = [&app](auto body) {
-    return [&app, body](HttpRequest& req, ResponseWriter& w) -> asio::awaitable<void> {
-      if (auto e = check_api_key(app, req, true)) {
-        co_await w.send_error(*e);
-        co_return;
-      }
-      co_await body(req, w);
+  // Admin routes: the handlers are plain functions returning a Reply (see Reply above).
+  auto admin = [&app](Reply (*fn)(GatewayApp&, const HttpRequest&)) {
+    return [&app, fn](HttpRequest& req, ResponseWriter& w) -> asio::awaitable<void> {
+      std::optional<openai::ApiError> denied = check_api_key(app, req, true);
+      Reply r = denied ? error_reply(*denied) : fn(app, req);
+      co_await w.send_json(r.status, std::move(r.body));
     };
   };
-  server.route("GET", "/workers", admin([&app](HttpRequest&, ResponseWriter& w) -> asio::awaitable<void> {
-    boost::json::array list;
-    for (const auto& wk : app.pool().workers()) list.push_back(worker_json(wk));
-    co_await w.send_json(200, boost::json::serialize(boost::json::object{{"workers", list}}));
-  }));
-  server.route("POST", "/workers", admin([&app](HttpRequest& req, ResponseWriter& w) -> asio::awaitable<void> {
-    const std::string url = url_from(req);
-    Status st = url.empty() ? invalid_argument("send {{\"url\": \"host:port\"}}") : app.pool().add_worker(url);
-    if (!st.ok()) {
-      openai::ApiError e = openai::invalid_value_error("url", st.message());
-      if (st.code() == StatusCode::kAlreadyExists) e.http_status = 409;
-      co_await w.send_error(e);
+  server.route("GET", "/workers", admin(&list_workers_reply));
+  server.route("POST", "/workers", admin(&add_worker_reply));
+  server.route("DELETE", "/workers", admin(&remove_worker_reply));
+  server.route("POST", "/flush_cache", [&app](HttpRequest& req, ResponseWriter& w) -> asio::awaitable<void> {
+    if (std::optional<openai::ApiError> denied = check_api_key(app, req, true)) {
+      co_await w.send_error(*denied);
       co_return;
     }
-    co_await w.send_json(200, boost::json::serialize(boost::json::object{{"added", url}}));
-  }));
-  server.route("DELETE", "/workers", admin([&app](HttpRequest& req, ResponseWriter& w) -> asio::awaitable<void> {
-    const std::string url = url_from(req);
-    Status st = url.empty() ? invalid_argument("give ?url=host:port") : app.pool().remove_worker(url);
-    if (!st.ok()) {
-      openai::ApiError e = openai::invalid_value_error("url", st.message());
-      if (st.code() == StatusCode::kNotFound) e.http_status = 404;
-      co_await w.send_error(e);
-      co_return;
-    }
-    co_await w.send_json(200, boost::json::serialize(boost::json::object{{"removed", url}}));
-  }));
-  server.route("POST", "/flush_cache", admin([&app](HttpRequest&, ResponseWriter& w) -> asio::awaitable<void> {
-    auto clients = app.pool().healthy_clients();
-    const std::string body = co_await off_loop<std::string>([clients] {
-      boost::json::array results;
-      bool all = true;
-      for (const auto& c : clients) {
-        auto r = c->flush_cache().get();
-        const bool ok = r.ok() && r->success();
-        all = all && ok;
-        results.push_back(boost::json::object{
-            {"success", ok}, {"message", r.ok() ? r->message() : r.status().to_string()}});
-      }
-      return boost::json::serialize(boost::json::object{{"success", all}, {"workers", results}});
-    });
-    co_await w.send_json(200, body);
-  }));
+    co_await flush_route(app, w);
+  });
 }
 
 }  // namespace tandem::gateway::server

@@ -44,17 +44,17 @@ openai::ApiResult<PreparedRequest> prepare(ApiKind kind, const std::string& body
     case ApiKind::kChat: {
       auto r = openai::parse_chat_request(body);
       if (!r.ok()) return r.error();
-      return prepare_chat(*r, model, max_prompt);
+      return prepare_chat(r.value(), model, max_prompt);
     }
     case ApiKind::kCompletion: {
       auto r = openai::parse_completion_request(body);
       if (!r.ok()) return r.error();
-      return prepare_completion(*r, model, max_prompt);
+      return prepare_completion(r.value(), model, max_prompt);
     }
     case ApiKind::kGenerate: {
       auto r = openai::parse_generate_request(body);
       if (!r.ok()) return r.error();
-      return prepare_generate(*r, model, max_prompt);
+      return prepare_generate(r.value(), model, max_prompt);
     }
   }
   return openai::internal_error("unknown endpoint");

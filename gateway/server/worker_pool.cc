@@ -4,7 +4,7 @@
 
 #include <spdlog/spdlog.h>
 #include "gateway/client/worker_client.h"
-#include "gateway/routing/policies/policy_factory.h"
+#include "gateway/routing/policies/routing_policy.h"
 #include "sglang_scheduler.pb.h"
 
 namespace tandem::gateway::server {
