@@ -2,9 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/generate_command.h"
-#ifdef TANDEM_HAS_WORKER_COMMAND
 #include "cli/worker_command.h"
-#endif
 
 int main(int argc, char** argv) {
   CLI::App app{"Tandem: a distributed LLM serving cluster"};
@@ -12,9 +10,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "tandem 0.1.0");
   int exit_code = 0;
   tandem::cli::add_generate_command(app, exit_code);
-#ifdef TANDEM_HAS_WORKER_COMMAND
   tandem::cli::add_worker_command(app, exit_code);
-#endif
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
