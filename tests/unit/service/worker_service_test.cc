@@ -313,6 +313,13 @@ TEST_F(WorkerServiceTest, AbortHealthAndModelInfo) {
   }
 }
 
+TEST_F(WorkerServiceTest, ATakenPortIsAnErrorNotASharedPort) {
+  auto second = start_worker_server("127.0.0.1", server_->port(), engine_, WorkerInfo{});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(second.status().message().find(std::to_string(server_->port())), std::string::npos);
+}
+
 TEST_F(WorkerServiceTest, KvEventsReachSubscribers) {
   grpc::ClientContext ctx;
   auto reader = stub_->SubscribeKvEvents(&ctx, {});
