@@ -184,7 +184,10 @@ TEST_F(WorkerServiceTest, TimeoutEndsWithAbortCompleteAndReasonInTrailers) {
   EXPECT_EQ(std::string(it->second.data(), it->second.size()), "waited 5.0 s in the queue");
 }
 
-TEST_F(WorkerServiceTest, SamplingPresenceDefaults) {
+// Upstream's convention: knobs travel as plain proto3 scalars and senders fill them. A field left
+// at zero reads as the default where zero is unusable (top_p, top_k, repetition_penalty); a zero
+// temperature is greedy, as SGLang's servicer reads it.
+TEST_F(WorkerServiceTest, SamplingZeroValuesAndPresence) {
   {
     grpc::ClientContext ctx;
     pb::GenerateRequest r = request("d1", false);
@@ -192,7 +195,7 @@ TEST_F(WorkerServiceTest, SamplingPresenceDefaults) {
     r.mutable_sampling_params()->set_n(0);
     auto reader = stub_->Generate(&ctx, r);
     auto in = engine_.wait_submitted(1).at(0);
-    EXPECT_FLOAT_EQ(in.params.temperature, 1.0f);
+    EXPECT_EQ(in.params.temperature, 0.0f);
     EXPECT_FLOAT_EQ(in.params.top_p, 1.0f);
     EXPECT_EQ(in.params.top_k, -1);
     EXPECT_FLOAT_EQ(in.params.repetition_penalty, 1.0f);
@@ -207,9 +210,12 @@ TEST_F(WorkerServiceTest, SamplingPresenceDefaults) {
     grpc::ClientContext ctx;
     pb::GenerateRequest r = request("d2", false);
     pb::SamplingParams* sp = r.mutable_sampling_params();
-    sp->set_temperature(0.0f);  // explicit zero: greedy, not the default
-    sp->set_top_k(0);
+    // What SMG's client sends for a user who set only temperature and repetition_penalty.
+    sp->set_temperature(0.7f);
+    sp->set_top_p(1.0f);
+    sp->set_top_k(-1);
     sp->set_repetition_penalty(1.3f);
+    sp->set_min_p(0.05f);
     sp->add_stop_token_ids(42);
     (*sp->mutable_logit_bias())["17"] = -5.0f;
     sp->set_min_new_tokens(2);
@@ -218,8 +224,10 @@ TEST_F(WorkerServiceTest, SamplingPresenceDefaults) {
     r.set_top_logprobs_num(3);
     auto reader = stub_->Generate(&ctx, r);
     auto in = engine_.wait_submitted(2).at(1);
-    EXPECT_EQ(in.params.temperature, 0.0f);
-    EXPECT_EQ(in.params.top_k, 0);
+    EXPECT_FLOAT_EQ(in.params.temperature, 0.7f);
+    EXPECT_FLOAT_EQ(in.params.top_p, 1.0f);
+    EXPECT_EQ(in.params.top_k, -1);
+    EXPECT_FLOAT_EQ(in.params.min_p, 0.05f);
     EXPECT_FLOAT_EQ(in.params.repetition_penalty, 1.3f);
     EXPECT_EQ(in.params.max_new_tokens, 8);
     ASSERT_EQ(in.params.stop_token_ids.size(), 1u);
