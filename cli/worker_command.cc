@@ -1,7 +1,7 @@
 #include "cli/worker_command.h"
 
-#include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -34,6 +34,13 @@ struct WorkerOptions {
   std::string log_level = "info";
 };
 
+int g_stop_pipe[2] = {-1, -1};
+
+void on_stop_signal(int signo) {
+  const unsigned char b = static_cast<unsigned char>(signo);
+  [[maybe_unused]] ssize_t n = write(g_stop_pipe[1], &b, 1);  // async-signal-safe
+}
+
 std::string hf_architecture(const std::string& arch) {
   if (arch == "qwen2") return "Qwen2ForCausalLM";
   if (arch == "qwen3") return "Qwen3ForCausalLM";
@@ -46,13 +53,17 @@ int run_worker(const WorkerOptions& o) {
     fmt::print(stderr, "tandem worker: --role {} is not available yet; only 'mixed' serves today\n", o.role);
     return 2;
   }
-  // Block the stop signals before any thread starts (threads inherit the mask); the main thread
-  // then waits for them with sigwait, so no handler races the engine or gRPC threads.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Stop signals go through a self-pipe: the handler may run on any thread (gRPC starts threads
+  // before main, so masking in main cannot steer delivery), and only write() is done in it.
+  if (pipe(g_stop_pipe) != 0) {
+    fmt::print(stderr, "tandem worker: cannot create the signal pipe\n");
+    return 1;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
 
   const EngineOptions& e = o.engine;
   auto session_or = open_model_session(e.model, e.threads, e.kv_slots, e.kv_dtype);
@@ -113,8 +124,9 @@ int run_worker(const WorkerOptions& o) {
   fmt::print("tandem worker listening on {}:{} (grpc)\n", o.host, server.port());
   std::fflush(stdout);
 
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  unsigned char sig = 0;
+  while (read(g_stop_pipe[0], &sig, 1) != 1) {
+  }
   fmt::print(stderr, "tandem worker: {} received, shutting down (grace {:.1f} s)\n",
              sig == SIGINT ? "SIGINT" : "SIGTERM", o.shutdown_grace_s);
   // Stop accepting; running streams get the grace period, then are cancelled (which aborts their

@@ -101,7 +101,7 @@ TEST(WorkerProcess, ServesGenerateCancelsAndShutsDownGracefully) {
   ASSERT_TRUE(std::ifstream(model).good()) << "default model missing at " << model << "; run scripts/setup.sh";
   WorkerProcess proc;
   const std::string target = proc.start({tandem_binary(), "worker", "--model", model, "--port", "0", "--threads",
-                                         "2", "--kv-slots", "4096", "--log-level", "warn"},
+                                         "2", "--kv-slots", "4096", "--shutdown-grace", "0.5", "--log-level", "warn"},
                                         std::chrono::seconds(120));
   ASSERT_FALSE(target.empty()) << "no ready line from " << tandem_binary();
   auto client = WorkerClient::connect(target);
@@ -193,7 +193,23 @@ TEST(WorkerProcess, ServesGenerateCancelsAndShutsDownGracefully) {
   EXPECT_EQ(loads->loads(0).num_used_tokens(), 0);
   EXPECT_EQ(loads->loads(0).max_total_num_tokens(), 4096);
 
+  // SIGTERM with a stream still generating: the stream ends (cancelled after the grace period)
+  // and the process exits 0.
+  long_req.set_request_id("int-3");
+  std::promise<void> first_chunk;
+  std::atomic<bool> got_first{false};
+  std::promise<Status> ended;
+  auto live = client->generate(
+      long_req,
+      [&](pb::GenerateResponse&&) {
+        if (!got_first.exchange(true)) first_chunk.set_value();
+      },
+      [&](Status s) { ended.set_value(s); });
+  ASSERT_EQ(first_chunk.get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready);
   EXPECT_EQ(proc.terminate(std::chrono::seconds(30)), 0);
+  auto ended_f = ended.get_future();
+  ASSERT_EQ(ended_f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_FALSE(ended_f.get().ok()) << "a 2000-token request cannot have finished within the grace period";
 }
 
 }  // namespace
