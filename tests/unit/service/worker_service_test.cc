@@ -351,5 +351,43 @@ TEST_F(WorkerServiceTest, KvEventsReachSubscribers) {
   EXPECT_EQ(kv_.subscriber_count(), 0u);
 }
 
+// A subscriber that stops reading must not hold the publisher up: once its queue is full it is
+// dropped: its queued batches are discarded and its stream ends with RESOURCE_EXHAUSTED.
+TEST(WorkerServiceKvEvents, ASubscriberThatStopsReadingIsDroppedNotWaitedFor) {
+  FakeEngine engine;
+  KvEventSource kv;
+  WorkerServerOptions opts;
+  opts.kv_events = &kv;
+  opts.kv_queue_capacity = 4;
+  auto server = start_worker_server("127.0.0.1", 0, engine, WorkerInfo{}, opts);
+  ASSERT_TRUE(server.ok());
+  auto stub = pb::SglangScheduler::NewStub(
+      grpc::CreateChannel(fmt::format("127.0.0.1:{}", (*server)->port()), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  auto reader = stub->SubscribeKvEvents(&ctx, {});
+  for (int i = 0; i < 200 && kv.subscriber_count() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(kv.subscriber_count(), 1u);
+  // Fat batches fill the HTTP/2 window quickly; publish never blocks whatever the reader does.
+  KvCacheEventData stored;
+  stored.blocks.push_back({1, std::vector<int32_t>(4096, 7), 4096});
+  int published = 0;
+  while (kv.subscriber_count() > 0 && published < 200000) {
+    kv.publish({stored});
+    if (++published % 64 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(kv.subscriber_count(), 0u) << "never dropped after " << published << " batches";
+  cpb::KvEventBatch b;
+  uint64_t last = 0;
+  while (reader->Read(&b)) {
+    EXPECT_EQ(b.sequence_number(), last + 1) << "delivered batches stay in order without gaps";
+    last = b.sequence_number();
+  }
+  grpc::Status st = reader->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
+  EXPECT_NE(st.error_message().find("fell behind"), std::string::npos);
+  EXPECT_LT(last, static_cast<uint64_t>(published));
+  (*server)->shutdown(std::chrono::milliseconds(0));
+}
+
 }  // namespace
 }  // namespace tandem::service
