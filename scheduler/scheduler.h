@@ -121,6 +121,9 @@ class Scheduler {
   std::unique_ptr<Running> take_running(const std::string& id);
   bool admit_one(Request* req, int32_t& budget, StepPlan& plan, TimePoint now);
   void plan_chunk(Running& r, int32_t& budget, StepPlan& plan);
+  // Policy "priority": when the most important waiting request cannot be admitted (running limit
+  // or memory), retract strictly lower-priority running requests until it can.
+  void preempt_for_priority(TimePoint now);
   bool is_stop(const Request& req, int32_t token) const;
 
   SlotAllocator& allocator_;

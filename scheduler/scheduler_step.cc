@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/check.h"
+#include "scheduler/policies/priority_policy.h"
 #include "scheduler/scheduler.h"
 
 namespace tandem::scheduler {
@@ -82,6 +83,27 @@ bool Scheduler::admit_one(Request* req, int32_t& budget, StepPlan& plan, TimePoi
   return true;
 }
 
+void Scheduler::preempt_for_priority(TimePoint now) {
+  if (policy_->name() != "priority" || queue_.empty() || running_.empty()) return;
+  const std::vector<Request*> order = queue_.ordered(*policy_, cache_);
+  const Request& top = *order.front();
+  auto fits = [&] {
+    if (static_cast<int32_t>(running_.size()) >= config_.limits.max_running_requests) return false;
+    int64_t need = static_cast<int64_t>(top.prompt.size() + top.output.size());
+    for (const auto& r : running_) {
+      need += r->prefilling() ? r->fill_len - static_cast<int32_t>(r->slots.size()) : 1;
+    }
+    return need <= int64_t{available()} + cache_.evictable_tokens();
+  };
+  if (fits()) return;
+  std::vector<Request*> running;
+  for (const auto& r : running_) running.push_back(r->req.get());
+  for (Request* victim : preemption_candidates(running, top)) {
+    if (fits()) break;
+    retract(take_running(victim->id), now);
+  }
+}
+
 StepPlan Scheduler::plan_step(TimePoint now) {
   CHECK(!in_flight_, "plan_step called while step {} is still in flight; call complete_step first",
         step_);
@@ -99,6 +121,8 @@ StepPlan Scheduler::plan_step(TimePoint now) {
       ++i;
     }
   }
+
+  preempt_for_priority(now);
 
   // 2. Decodes: one slot each; under pressure evict the cache, then retract victims (the request
   // with the most tokens still to generate first, newest first on ties) until the rest fit.

@@ -178,6 +178,37 @@ TEST(Scheduler, PrefixCacheOffReusesNothing) {
   h.expect_pool_full();
 }
 
+// Policy "priority": a more important arrival preempts a running lower-priority request (which
+// resumes afterwards with its tokens); equal priorities never preempt each other.
+TEST(Scheduler, PriorityPreemptsLowerPriorityRunning) {
+  Harness h(256, config_with(1, 64, 1, "priority"));
+  auto low_prompt = iota_prompt(6, 10);
+  auto high_prompt = iota_prompt(5, 50);
+  auto low = make_request("low", low_prompt, 8);
+  low->priority = 0;
+  ASSERT_TRUE(h.sched->add(std::move(low), h.now).ok());
+  h.step();
+  h.step();  // "low" is decoding
+  auto same = make_request("same", iota_prompt(4, 90), 2);
+  same->priority = 0;
+  ASSERT_TRUE(h.sched->add(std::move(same), h.now).ok());
+  StepPlan p = h.step();
+  ASSERT_EQ(p.sequences.size(), 1u);
+  EXPECT_EQ(p.sequences[0].request_id, "low");  // equal priority waits
+  auto high = make_request("high", high_prompt, 3);
+  high->priority = 5;
+  ASSERT_TRUE(h.sched->add(std::move(high), h.now).ok());
+  StepPlan q = h.step();
+  ASSERT_EQ(q.sequences.size(), 1u);
+  EXPECT_EQ(q.sequences[0].request_id, "high");
+  h.run_until_idle();
+  EXPECT_EQ(h.results["high"].output, reference_output(high_prompt, 3));
+  EXPECT_EQ(h.results["low"].output, reference_output(low_prompt, 8));
+  EXPECT_EQ(h.results["low"].preemptions, 1);
+  EXPECT_EQ(h.results["same"].preemptions, 0);
+  h.expect_pool_full();
+}
+
 TEST(Scheduler, RetractionUnderTinyPoolKeepsOutputs) {
   // 6 requests of 8 + 24 tokens each; a 64-slot pool cannot hold two of them at full length.
   Harness h(64, config_with(6, 64));
