@@ -1,7 +1,7 @@
 #include "cli/worker_command.h"
 
-#include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -14,7 +14,6 @@
 #include <fmt/format.h>
 
 #include "cli/engine_options.h"
-#include "cli/model_paths.h"
 #include "cli/model_session.h"
 #include "common/logging.h"
 #include "worker/service/engine.h"
@@ -25,14 +24,22 @@ namespace tandem::cli {
 namespace {
 
 struct WorkerOptions {
-  EngineOptions engine;
+  EngineOptions engine;  // --model, --threads, --kv-*, scheduler limits (shared with `generate`)
   std::string served_model_name;
   std::string host = "127.0.0.1";
   int port = 30001;
   std::string role = "mixed";
+  int64_t seed = -1;
   double shutdown_grace_s = 5.0;
   std::string log_level = "info";
 };
+
+int g_stop_pipe[2] = {-1, -1};
+
+void on_stop_signal(int signo) {
+  const unsigned char b = static_cast<unsigned char>(signo);
+  [[maybe_unused]] ssize_t n = write(g_stop_pipe[1], &b, 1);  // async-signal-safe
+}
 
 std::string hf_architecture(const std::string& arch) {
   if (arch == "qwen2") return "Qwen2ForCausalLM";
@@ -46,13 +53,17 @@ int run_worker(const WorkerOptions& o) {
     fmt::print(stderr, "tandem worker: --role {} is not available yet; only 'mixed' serves today\n", o.role);
     return 2;
   }
-  // Block the stop signals before any thread starts (threads inherit the mask); the main thread
-  // then waits for them with sigwait, so no handler races the engine or gRPC threads.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Stop signals go through a self-pipe: the handler may run on any thread (gRPC starts threads
+  // before main, so masking in main cannot steer delivery), and only write() is done in it.
+  if (pipe(g_stop_pipe) != 0) {
+    fmt::print(stderr, "tandem worker: cannot create the signal pipe\n");
+    return 1;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
 
   const EngineOptions& e = o.engine;
   auto session_or = open_model_session(e.model, e.threads, e.kv_slots, e.kv_dtype);
@@ -62,8 +73,9 @@ int run_worker(const WorkerOptions& o) {
   }
   ModelSession& s = **session_or;
 
-  auto engine_or = service::Engine::create(*s.loaded.model, *s.kv,
-                                           make_engine_config(e, s.eos_ids, std::random_device{}()));
+  // Unseeded requests differ run to run, like any serving endpoint; --seed makes them repeatable.
+  const uint64_t base_seed = o.seed >= 0 ? static_cast<uint64_t>(o.seed) : std::random_device{}();
+  auto engine_or = service::Engine::create(*s.loaded.model, *s.kv, make_engine_config(e, s.eos_ids, base_seed));
   if (!engine_or.ok()) {
     fmt::print(stderr, "tandem worker: {}\n", engine_or.status().to_string());
     return 1;
@@ -92,12 +104,15 @@ int run_worker(const WorkerOptions& o) {
                       {"host", o.host},
                       {"port", std::to_string(o.port)},
                       {"role", o.role},
+                      {"threads", std::to_string(e.threads)},
                       {"kv_slots", std::to_string(e.kv_slots)},
                       {"kv_dtype", e.kv_dtype},
                       {"max_running_requests", std::to_string(e.max_running_requests)},
                       {"chunked_prefill_size", std::to_string(e.chunked_prefill_size)},
                       {"schedule_policy", e.schedule_policy},
-                      {"page_size", std::to_string(e.page_size)}};
+                      {"page_size", std::to_string(e.page_size)},
+                      {"disable_radix_cache", e.disable_radix_cache ? "true" : "false"},
+                      {"context_length", std::to_string(e.context_length)}};
 
   auto server_or = service::start_worker_server(o.host, o.port, engine, std::move(info));
   if (!server_or.ok()) {
@@ -109,8 +124,9 @@ int run_worker(const WorkerOptions& o) {
   fmt::print("tandem worker listening on {}:{} (grpc)\n", o.host, server.port());
   std::fflush(stdout);
 
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  unsigned char sig = 0;
+  while (read(g_stop_pipe[0], &sig, 1) != 1) {
+  }
   fmt::print(stderr, "tandem worker: {} received, shutting down (grace {:.1f} s)\n",
              sig == SIGINT ? "SIGINT" : "SIGTERM", o.shutdown_grace_s);
   // Stop accepting; running streams get the grace period, then are cancelled (which aborts their
@@ -133,7 +149,9 @@ void add_worker_command(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(0, 65535))->capture_default_str();
   cmd->add_option("--role", o->role, "mixed | prefill | decode")->envname("TANDEM_ROLE")
       ->check(CLI::IsMember({"mixed", "prefill", "decode"}))->capture_default_str();
-  cmd->add_option("--shutdown-grace", o->shutdown_grace_s, "Seconds running requests get on SIGTERM")
+  cmd->add_option("--seed", o->seed, "Base seed for requests that bring none (-1: random per run)")
+      ->envname("TANDEM_SEED")->capture_default_str();
+  cmd->add_option("--shutdown-grace", o->shutdown_grace_s, "Seconds running requests get on SIGINT/SIGTERM")
       ->envname("TANDEM_SHUTDOWN_GRACE")->capture_default_str();
   cmd->add_option("--log-level", o->log_level, "trace|debug|info|warn|error|off")->envname("TANDEM_LOG_LEVEL")
       ->capture_default_str();

@@ -108,6 +108,12 @@ GenerateCall::GenerateCall(grpc::CallbackServerContext* context,
   if (!st.ok()) pump_->close(to_grpc_status(st));
 }
 
+void GenerateCall::OnWriteDone(bool ok) {
+  // A failed write means the stream is gone (OnCancel normally follows; abort is idempotent).
+  if (!ok) engine_.abort(id_, "aborted: the Generate stream broke");
+  pump_->on_write_done(ok);
+}
+
 void GenerateCall::OnCancel() {
   // Abort first: the engine frees the request's slots; its terminal events then meet a finished
   // pump and are dropped. A request that already completed is not live, and abort is a no-op.

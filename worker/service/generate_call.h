@@ -31,7 +31,7 @@ class GenerateCall final : public grpc::ServerWriteReactor<::sglang::grpc::sched
   GenerateCall(grpc::CallbackServerContext* context, const ::sglang::grpc::scheduler::GenerateRequest& request,
                EngineApi& engine);
 
-  void OnWriteDone(bool ok) override { pump_->on_write_done(ok); }
+  void OnWriteDone(bool ok) override;
   void OnCancel() override;
   void OnDone() override { delete this; }
 

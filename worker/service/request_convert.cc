@@ -92,13 +92,17 @@ StatusOr<GenerateInput> to_generate_input(const pb::GenerateRequest& req, const 
 
   const pb::SamplingParams& sp = req.sampling_params();
   sampling::SamplingParams& p = in.params;
-  p.temperature = sp.has_temperature() ? sp.temperature() : kDefaultTemperature;
-  p.top_p = sp.has_top_p() ? sp.top_p() : kDefaultTopP;
-  p.top_k = sp.has_top_k() ? sp.top_k() : kDefaultTopK;
-  p.min_p = sp.has_min_p() ? sp.min_p() : kDefaultMinP;
-  p.frequency_penalty = sp.has_frequency_penalty() ? sp.frequency_penalty() : 0.0f;
-  p.presence_penalty = sp.has_presence_penalty() ? sp.presence_penalty() : 0.0f;
-  p.repetition_penalty = sp.has_repetition_penalty() ? sp.repetition_penalty() : kDefaultRepetitionPenalty;
+  // Upstream's convention: the wire value is the value (SGLang's servicer passes it straight
+  // through; SMG's client always fills it, 1.0 / 1.0 / -1 / 1.0 when the user set nothing). A
+  // proto zero that is invalid or means "off" anyway is read as the default, so a sender that left
+  // the field out gets defaults; temperature 0 stays 0 (greedy), as upstream.
+  p.temperature = sp.temperature();
+  p.top_p = sp.top_p() == 0.0f ? kDefaultTopP : sp.top_p();
+  p.top_k = sp.top_k() == 0 ? kDefaultTopK : sp.top_k();
+  p.min_p = sp.min_p();
+  p.frequency_penalty = sp.frequency_penalty();
+  p.presence_penalty = sp.presence_penalty();
+  p.repetition_penalty = sp.repetition_penalty() == 0.0f ? kDefaultRepetitionPenalty : sp.repetition_penalty();
 
   const int64_t prompt_len = static_cast<int64_t>(in.prompt.size());
   if (sp.has_max_new_tokens()) {

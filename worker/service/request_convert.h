@@ -14,12 +14,10 @@ namespace tandem::service {
 
 namespace pb = ::sglang::grpc::scheduler;
 
-// Semantic defaults for the `optional` sampling fields a client left unset (OpenAI / SGLang).
-inline constexpr float kDefaultTemperature = 1.0f;
-inline constexpr float kDefaultTopP = 1.0f;
-inline constexpr int32_t kDefaultTopK = -1;
-inline constexpr float kDefaultMinP = 0.0f;
-inline constexpr float kDefaultRepetitionPenalty = 1.0f;
+// What a proto zero (field not sent) means where zero is not a usable value.
+inline constexpr float kDefaultTopP = 1.0f;                // top_p 0 would keep nothing
+inline constexpr int32_t kDefaultTopK = -1;                // top_k 0 is "off" as -1 is
+inline constexpr float kDefaultRepetitionPenalty = 1.0f;  // 0 is outside (0, 2]
 
 // Limits that the conversion needs; the engine validates everything else (ranges, vocabulary).
 struct ConvertLimits {

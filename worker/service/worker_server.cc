@@ -49,6 +49,9 @@ StatusOr<std::unique_ptr<WorkerServer>> start_worker_server(const std::string& h
   builder.RegisterService(service.get());
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
+  // gRPC sets SO_REUSEPORT by default on Linux, which would let a second worker bind the same port
+  // and silently split traffic with the first. A taken port must be an error.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || bound == 0) {
     return Status(StatusCode::kUnavailable,

@@ -1,5 +1,8 @@
 // The GetTokenizer bundle: a zip our client reads back, whose tokenizer-only GGUF our loader
 // accepts and which tokenizes exactly like the full model file.
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 
 #include <grpcpp/grpcpp.h>
@@ -33,6 +36,25 @@ TEST(TokenizerBundle, ZipRoundTripsThroughTheClientReader) {
 
 TEST(TokenizerBundle, UnsafeNamesAreRefused) {
   EXPECT_EQ(gateway::client::read_zip(zip_stored({{"../evil", "x"}})).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(TokenizerBundle, HfDirectorySendsTheTokenizerFilesPresent) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / fmt::format("tandem-bundle-{}", getpid());
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "tokenizer.json") << "{\"model\": {}}";
+  std::ofstream(dir / "chat_template.jinja") << "{{ messages }}";
+  std::ofstream(dir / "model.safetensors") << "weights, not for the gateway";
+  auto b = build_tokenizer_bundle(dir.string());
+  ASSERT_TRUE(b.ok()) << b.status().to_string();
+  EXPECT_EQ(b->files, (std::vector<std::string>{"tokenizer.json", "chat_template.jinja"}));
+  auto files = gateway::client::read_zip(b->zip);
+  ASSERT_TRUE(files.ok());
+  ASSERT_EQ(files->size(), 2u);
+  EXPECT_EQ((*files)[1].data, "{{ messages }}");
+  EXPECT_EQ(b->sha256_hex, gateway::client::sha256_hex(b->zip));
+  std::filesystem::remove(dir / "tokenizer.json");
+  EXPECT_EQ(build_tokenizer_bundle(dir.string()).status().code(), StatusCode::kNotFound);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(TokenizerBundle, GgufBundleOverGrpcLoadsAndEncodesLikeTheModel) {

@@ -184,7 +184,10 @@ TEST_F(WorkerServiceTest, TimeoutEndsWithAbortCompleteAndReasonInTrailers) {
   EXPECT_EQ(std::string(it->second.data(), it->second.size()), "waited 5.0 s in the queue");
 }
 
-TEST_F(WorkerServiceTest, SamplingPresenceDefaults) {
+// Upstream's convention: knobs travel as plain proto3 scalars and senders fill them. A field left
+// at zero reads as the default where zero is unusable (top_p, top_k, repetition_penalty); a zero
+// temperature is greedy, as SGLang's servicer reads it.
+TEST_F(WorkerServiceTest, SamplingZeroValuesAndPresence) {
   {
     grpc::ClientContext ctx;
     pb::GenerateRequest r = request("d1", false);
@@ -192,7 +195,7 @@ TEST_F(WorkerServiceTest, SamplingPresenceDefaults) {
     r.mutable_sampling_params()->set_n(0);
     auto reader = stub_->Generate(&ctx, r);
     auto in = engine_.wait_submitted(1).at(0);
-    EXPECT_FLOAT_EQ(in.params.temperature, 1.0f);
+    EXPECT_EQ(in.params.temperature, 0.0f);
     EXPECT_FLOAT_EQ(in.params.top_p, 1.0f);
     EXPECT_EQ(in.params.top_k, -1);
     EXPECT_FLOAT_EQ(in.params.repetition_penalty, 1.0f);
@@ -207,9 +210,12 @@ TEST_F(WorkerServiceTest, SamplingPresenceDefaults) {
     grpc::ClientContext ctx;
     pb::GenerateRequest r = request("d2", false);
     pb::SamplingParams* sp = r.mutable_sampling_params();
-    sp->set_temperature(0.0f);  // explicit zero: greedy, not the default
-    sp->set_top_k(0);
+    // What SMG's client sends for a user who set only temperature and repetition_penalty.
+    sp->set_temperature(0.7f);
+    sp->set_top_p(1.0f);
+    sp->set_top_k(-1);
     sp->set_repetition_penalty(1.3f);
+    sp->set_min_p(0.05f);
     sp->add_stop_token_ids(42);
     (*sp->mutable_logit_bias())["17"] = -5.0f;
     sp->set_min_new_tokens(2);
@@ -218,8 +224,10 @@ TEST_F(WorkerServiceTest, SamplingPresenceDefaults) {
     r.set_top_logprobs_num(3);
     auto reader = stub_->Generate(&ctx, r);
     auto in = engine_.wait_submitted(2).at(1);
-    EXPECT_EQ(in.params.temperature, 0.0f);
-    EXPECT_EQ(in.params.top_k, 0);
+    EXPECT_FLOAT_EQ(in.params.temperature, 0.7f);
+    EXPECT_FLOAT_EQ(in.params.top_p, 1.0f);
+    EXPECT_EQ(in.params.top_k, -1);
+    EXPECT_FLOAT_EQ(in.params.min_p, 0.05f);
     EXPECT_FLOAT_EQ(in.params.repetition_penalty, 1.3f);
     EXPECT_EQ(in.params.max_new_tokens, 8);
     ASSERT_EQ(in.params.stop_token_ids.size(), 1u);
@@ -313,6 +321,13 @@ TEST_F(WorkerServiceTest, AbortHealthAndModelInfo) {
   }
 }
 
+TEST_F(WorkerServiceTest, ATakenPortIsAnErrorNotASharedPort) {
+  auto second = start_worker_server("127.0.0.1", server_->port(), engine_, WorkerInfo{});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(second.status().message().find(std::to_string(server_->port())), std::string::npos);
+}
+
 TEST_F(WorkerServiceTest, KvEventsReachSubscribers) {
   grpc::ClientContext ctx;
   auto reader = stub_->SubscribeKvEvents(&ctx, {});
@@ -334,6 +349,44 @@ TEST_F(WorkerServiceTest, KvEventsReachSubscribers) {
   reader->Finish();
   for (int i = 0; i < 200 && kv_.subscriber_count() != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_EQ(kv_.subscriber_count(), 0u);
+}
+
+// A subscriber that stops reading must not hold the publisher up: once its queue is full it is
+// dropped: its queued batches are discarded and its stream ends with RESOURCE_EXHAUSTED.
+TEST(WorkerServiceKvEvents, ASubscriberThatStopsReadingIsDroppedNotWaitedFor) {
+  FakeEngine engine;
+  KvEventSource kv;
+  WorkerServerOptions opts;
+  opts.kv_events = &kv;
+  opts.kv_queue_capacity = 4;
+  auto server = start_worker_server("127.0.0.1", 0, engine, WorkerInfo{}, opts);
+  ASSERT_TRUE(server.ok());
+  auto stub = pb::SglangScheduler::NewStub(
+      grpc::CreateChannel(fmt::format("127.0.0.1:{}", (*server)->port()), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  auto reader = stub->SubscribeKvEvents(&ctx, {});
+  for (int i = 0; i < 200 && kv.subscriber_count() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(kv.subscriber_count(), 1u);
+  // Fat batches fill the HTTP/2 window quickly; publish never blocks whatever the reader does.
+  KvCacheEventData stored;
+  stored.blocks.push_back({1, std::vector<int32_t>(4096, 7), 4096});
+  int published = 0;
+  while (kv.subscriber_count() > 0 && published < 200000) {
+    kv.publish({stored});
+    if (++published % 64 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(kv.subscriber_count(), 0u) << "never dropped after " << published << " batches";
+  cpb::KvEventBatch b;
+  uint64_t last = 0;
+  while (reader->Read(&b)) {
+    EXPECT_EQ(b.sequence_number(), last + 1) << "delivered batches stay in order without gaps";
+    last = b.sequence_number();
+  }
+  grpc::Status st = reader->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
+  EXPECT_NE(st.error_message().find("fell behind"), std::string::npos);
+  EXPECT_LT(last, static_cast<uint64_t>(published));
+  (*server)->shutdown(std::chrono::milliseconds(0));
 }
 
 }  // namespace
