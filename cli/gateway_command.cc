@@ -15,6 +15,7 @@
 
 #include "cli/engine_options.h"
 #include "cli/gateway_options.h"
+#include "cli/stop_signals.h"
 #include "common/logging.h"
 #include "gateway/server/gateway_app.h"
 
@@ -22,18 +23,9 @@ namespace tandem::cli {
 
 namespace {
 
-sigset_t block_stop_signals() {
-  sigset_t s;
-  sigemptyset(&s);
-  sigaddset(&s, SIGINT);
-  sigaddset(&s, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &s, nullptr);
-  return s;
-}
-
-// Starts the gateway, prints where it listens, serves until SIGINT/SIGTERM (or `stop_early`
-// returns true when polled), then shuts down gracefully. Returns the exit code.
-int serve_gateway(GatewayOptions& o, const sigset_t& stop_signals, const std::string& banner) {
+// Starts the gateway, prints where it listens, serves until SIGINT/SIGTERM, then shuts down
+// gracefully. Returns the exit code.
+int serve_gateway(GatewayOptions& o, const std::string& banner) {
   auto app_or = gateway::server::GatewayApp::create(o.config);
   if (!app_or.ok()) {
     fmt::print(stderr, "tandem gateway: {}\n", app_or.status().to_string());
@@ -47,9 +39,8 @@ int serve_gateway(GatewayOptions& o, const sigset_t& stop_signals, const std::st
   const std::string shown_host = o.config.host == "0.0.0.0" ? "127.0.0.1" : o.config.host;
   fmt::print("{} listening on http://{}:{} (OpenAI API under /v1)\n", banner, shown_host, app.port());
   std::fflush(stdout);
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
-  fmt::print(stderr, "{}: {} received, shutting down\n", banner, sig == SIGINT ? "SIGINT" : "SIGTERM");
+  const int sig = wait_for_stop_signal();
+  fmt::print(stderr, "{}: {} received, shutting down\n", banner, stop_signal_name(sig));
   app.shutdown();
   return 0;
 }
@@ -67,8 +58,12 @@ void add_gateway_command(CLI::App& app, int& exit_code) {
       return;
     }
     init_logging(o->log_level, "gateway");
-    const sigset_t stop = block_stop_signals();
-    exit_code = serve_gateway(*o, stop, "tandem gateway");
+    if (Status st = install_stop_signals(); !st.ok()) {
+      fmt::print(stderr, "tandem gateway: {}\n", st.to_string());
+      exit_code = 1;
+      return;
+    }
+    exit_code = serve_gateway(*o, "tandem gateway");
   });
 }
 
@@ -91,7 +86,11 @@ void add_serve_command(CLI::App& app, int& exit_code) {
       return;
     }
     init_logging(o->gateway.log_level, "serve");
-    const sigset_t stop = block_stop_signals();
+    if (Status st = install_stop_signals(); !st.ok()) {
+      fmt::print(stderr, "tandem serve: {}\n", st.to_string());
+      exit_code = 1;
+      return;
+    }
     std::vector<std::string> args = {"/proc/self/exe", "worker", "--host", "127.0.0.1", "--port", "0"};
     const auto& e = o->engine;
     for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
@@ -120,9 +119,8 @@ void add_serve_command(CLI::App& app, int& exit_code) {
       dup2(out[1], STDOUT_FILENO);
       close(out[0]);
       close(out[1]);
-      sigset_t none;
-      sigemptyset(&none);
-      pthread_sigmask(SIG_SETMASK, &none, nullptr);
+      signal(SIGINT, SIG_DFL);
+      signal(SIGTERM, SIG_DFL);
       std::vector<char*> argv;
       for (std::string& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
@@ -156,7 +154,7 @@ void add_serve_command(CLI::App& app, int& exit_code) {
       std::fclose(from_worker);
     });
     o->gateway.config.worker_urls = {worker_url};
-    exit_code = serve_gateway(o->gateway, stop, "tandem serve");
+    exit_code = serve_gateway(o->gateway, "tandem serve");
     kill(child, SIGTERM);
     int status = 0;
     waitpid(child, &status, 0);

@@ -15,6 +15,7 @@
 
 #include "cli/engine_options.h"
 #include "cli/model_session.h"
+#include "cli/stop_signals.h"
 #include "common/logging.h"
 #include "worker/service/engine.h"
 #include "worker/service/worker_server.h"
@@ -34,13 +35,6 @@ struct WorkerOptions {
   std::string log_level = "info";
 };
 
-int g_stop_pipe[2] = {-1, -1};
-
-void on_stop_signal(int signo) {
-  const unsigned char b = static_cast<unsigned char>(signo);
-  [[maybe_unused]] ssize_t n = write(g_stop_pipe[1], &b, 1);  // async-signal-safe
-}
-
 std::string hf_architecture(const std::string& arch) {
   if (arch == "qwen2") return "Qwen2ForCausalLM";
   if (arch == "qwen3") return "Qwen3ForCausalLM";
@@ -53,17 +47,10 @@ int run_worker(const WorkerOptions& o) {
     fmt::print(stderr, "tandem worker: --role {} is not available yet; only 'mixed' serves today\n", o.role);
     return 2;
   }
-  // Stop signals go through a self-pipe: the handler may run on any thread (gRPC starts threads
-  // before main, so masking in main cannot steer delivery), and only write() is done in it.
-  if (pipe(g_stop_pipe) != 0) {
-    fmt::print(stderr, "tandem worker: cannot create the signal pipe\n");
+  if (Status st = install_stop_signals(); !st.ok()) {
+    fmt::print(stderr, "tandem worker: {}\n", st.to_string());
     return 1;
   }
-  struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
 
   const EngineOptions& e = o.engine;
   auto session_or = open_model_session(e.model, e.threads, e.kv_slots, e.kv_dtype);
@@ -124,11 +111,9 @@ int run_worker(const WorkerOptions& o) {
   fmt::print("tandem worker listening on {}:{} (grpc)\n", o.host, server.port());
   std::fflush(stdout);
 
-  unsigned char sig = 0;
-  while (read(g_stop_pipe[0], &sig, 1) != 1) {
-  }
+  const int sig = wait_for_stop_signal();
   fmt::print(stderr, "tandem worker: {} received, shutting down (grace {:.1f} s)\n",
-             sig == SIGINT ? "SIGINT" : "SIGTERM", o.shutdown_grace_s);
+             stop_signal_name(sig), o.shutdown_grace_s);
   // Stop accepting; running streams get the grace period, then are cancelled (which aborts their
   // requests); the engine then aborts whatever is left and joins its thread.
   server.shutdown(std::chrono::milliseconds(static_cast<int64_t>(o.shutdown_grace_s * 1000)));

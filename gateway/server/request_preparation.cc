@@ -15,13 +15,15 @@ namespace {
 std::optional<ApiError> fill_sampling(const openai::SamplingFields& f, const ModelContext& model,
                                       int64_t prompt_len, PreparedRequest& out) {
   spb::SamplingParams& p = *out.worker_request.mutable_sampling_params();
-  if (f.temperature) p.set_temperature(static_cast<float>(*f.temperature));
-  if (f.top_p) p.set_top_p(static_cast<float>(*f.top_p));
-  if (f.top_k) p.set_top_k(static_cast<int32_t>(*f.top_k));
-  if (f.min_p) p.set_min_p(static_cast<float>(*f.min_p));
-  if (f.frequency_penalty) p.set_frequency_penalty(static_cast<float>(*f.frequency_penalty));
-  if (f.presence_penalty) p.set_presence_penalty(static_cast<float>(*f.presence_penalty));
-  if (f.repetition_penalty) p.set_repetition_penalty(static_cast<float>(*f.repetition_penalty));
+  // The wire fields are plain proto3 scalars (temperature 0 = greedy, as upstream), so every knob
+  // is sent explicitly with the OpenAI default when the client left it out, as SMG does.
+  p.set_temperature(static_cast<float>(f.temperature.value_or(1.0)));
+  p.set_top_p(static_cast<float>(f.top_p.value_or(1.0)));
+  p.set_top_k(static_cast<int32_t>(f.top_k.value_or(-1)));
+  p.set_min_p(static_cast<float>(f.min_p.value_or(0.0)));
+  p.set_frequency_penalty(static_cast<float>(f.frequency_penalty.value_or(0.0)));
+  p.set_presence_penalty(static_cast<float>(f.presence_penalty.value_or(0.0)));
+  p.set_repetition_penalty(static_cast<float>(f.repetition_penalty.value_or(1.0)));
   const int64_t limit = model.max_context_len;
   if (limit > 0 && prompt_len >= limit) {
     return openai::context_length_error(prompt_len, f.max_tokens.value_or(0), limit);
@@ -54,8 +56,8 @@ std::optional<ApiError> fill_sampling(const openai::SamplingFields& f, const Mod
   out.choice.stop = f.stop;
   out.choice.skip_special_tokens = f.skip_special_tokens;
   if (f.seed) {
-    // Seeds travel as a custom param (the protocol has no seed field).
-    (*p.mutable_custom_params()->mutable_fields())["seed"].set_number_value(
+    // Seeds travel as SGLang's sampling_seed custom param (the protocol has no seed field).
+    (*p.mutable_custom_params()->mutable_fields())["sampling_seed"].set_number_value(
         static_cast<double>(*f.seed));
   }
   return std::nullopt;

@@ -125,6 +125,15 @@ StatusOr<GenerateInput> to_generate_input(const pb::GenerateRequest& req, const 
   // The map iterates in hash order; sorted pairs keep the sampler's input deterministic.
   std::sort(p.logit_bias.begin(), p.logit_bias.end());
 
+  // The protocol has no seed field: SGLang's sampling_seed travels in custom_params.
+  for (const char* key : {"sampling_seed", "seed"}) {
+    const auto& fields = sp.custom_params().fields();
+    if (auto it = fields.find(key); it != fields.end() && it->second.has_number_value()) {
+      p.seed = static_cast<uint64_t>(static_cast<int64_t>(it->second.number_value()));
+      break;
+    }
+  }
+
   // SGLang reports top logprobs only together with return_logprob.
   p.return_logprob = req.return_logprob();
   p.top_logprobs = req.return_logprob() ? req.top_logprobs_num() : 0;
