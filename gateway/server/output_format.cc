@@ -62,6 +62,12 @@ openai::Usage usage_of(const ResponseContext& ctx,
 }
 
 std::optional<std::string> stream_open(const ResponseContext& ctx, int index) {
+  if (ctx.request->kind == ApiKind::kCompletion && ctx.request->echo) {
+    openai::CompletionChoice c;
+    c.index = index;
+    c.text = ctx.request->prompt_text;
+    return openai::completion_chunk_json(ctx.meta, {c});
+  }
   if (ctx.request->kind != ApiKind::kChat) return std::nullopt;
   openai::ChatChunkChoice c;
   c.index = index;
@@ -153,7 +159,7 @@ std::string full_response(const ResponseContext& ctx,
       for (const auto& c : choices) {
         openai::CompletionChoice ch;
         ch.index = c->index();
-        ch.text = c->content();
+        ch.text = ctx.request->echo ? ctx.request->prompt_text + c->content() : c->content();
         ch.finish_reason = c->finish_reason();
         ch.logprobs = legacy_logprobs(c->logprobs(), ctx.request->logprobs);
         out.push_back(std::move(ch));

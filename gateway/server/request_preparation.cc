@@ -173,6 +173,7 @@ ApiResult<PreparedRequest> prepare_completion(const openai::CompletionRequest& r
   PreparedRequest out;
   out.kind = ApiKind::kCompletion;
   out.model = model.served_model_name;
+  out.echo = req.echo;
   out.stream = req.stream;
   out.include_usage = req.include_usage;
   const openai::Prompt& p = req.prompts.front();

@@ -25,6 +25,7 @@ struct PreparedRequest {
   std::string model;                 // name echoed in responses
   std::vector<int32_t> prompt;
   std::string prompt_text;           // completions echo / native responses
+  bool echo = false;                 // completions: the prompt is prepended to the text
   int n = 1;
   bool stream = false;
   bool include_usage = false;

@@ -76,6 +76,13 @@ def test_completions_n_stop_and_logprobs(served):
     assert stopped.choices[0].text == r.choices[0].text.split(".")[0]
 
 
+def test_completion_echo(served):
+    r = served.client().completions.create(model="default", prompt="The capital of France is",
+                                           max_tokens=4, temperature=0, echo=True)
+    assert r.choices[0].text.startswith("The capital of France is")
+    assert len(r.choices[0].text) > len("The capital of France is")
+
+
 def test_chat_logprobs_one_per_token(served):
     r = served.client().chat.completions.create(model="default", messages=CAPITAL, max_tokens=10,
                                                 temperature=0, logprobs=True, top_logprobs=3)
