@@ -16,7 +16,7 @@ DEBS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libzmq3-dev cppzmq-dev libopenmpi-dev openmpi-bin
+  libzmq3-dev cppzmq-dev libopenmpi-dev openmpi-bin libssl-dev zlib1g-dev curl
 )
 missing=()
 for p in "${DEBS[@]}"; do
