@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -18,6 +19,7 @@
 #include "cli/stop_signals.h"
 #include "common/logging.h"
 #include "worker/service/engine.h"
+#include "worker/service/kv_event_bridge.h"
 #include "worker/service/worker_server.h"
 
 namespace tandem::cli {
@@ -62,7 +64,15 @@ int run_worker(const WorkerOptions& o) {
 
   // Unseeded requests differ run to run, like any serving endpoint; --seed makes them repeatable.
   const uint64_t base_seed = o.seed >= 0 ? static_cast<uint64_t>(o.seed) : std::random_device{}();
-  auto engine_or = service::Engine::create(*s.loaded.model, *s.kv, make_engine_config(e, s.eos_ids, base_seed));
+  // Radix-cache events reach SubscribeKvEvents streams through the bridge (blocks of the page
+  // size, at least 16 tokens so a stream is not one event per token).
+  service::KvEventSource kv_events;
+  service::KvEventBridge kv_bridge(kv_events, std::max(16, e.page_size));
+  service::EngineConfig engine_config = make_engine_config(e, s.eos_ids, base_seed);
+  engine_config.cache_events = [&kv_bridge](const scheduler::CacheEvent& ev) {
+    kv_bridge.on_cache_event(ev);
+  };
+  auto engine_or = service::Engine::create(*s.loaded.model, *s.kv, std::move(engine_config));
   if (!engine_or.ok()) {
     fmt::print(stderr, "tandem worker: {}\n", engine_or.status().to_string());
     return 1;
@@ -101,7 +111,9 @@ int run_worker(const WorkerOptions& o) {
                       {"disable_radix_cache", e.disable_radix_cache ? "true" : "false"},
                       {"context_length", std::to_string(e.context_length)}};
 
-  auto server_or = service::start_worker_server(o.host, o.port, engine, std::move(info));
+  service::WorkerServerOptions server_options;
+  server_options.kv_events = &kv_events;
+  auto server_or = service::start_worker_server(o.host, o.port, engine, std::move(info), server_options);
   if (!server_or.ok()) {
     fmt::print(stderr, "tandem worker: {}\n", server_or.status().to_string());
     engine.stop();

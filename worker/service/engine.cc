@@ -30,6 +30,7 @@ Engine::Impl::Impl(model::LlamaModel& model_in, runtime::KvCache& kv_in, EngineC
       runner(model_in, kv_in),
       vocab(model_in.config().vocab_size),
       context_limit(sched->config().limits.max_context_len) {
+  if (config.cache_events) sched->cache().set_event_sink(config.cache_events);
   load.total_tokens = sched->load().total_tokens;
   load.free_tokens = kv.allocator().num_free();
   load.max_running_requests = config.scheduler.limits.max_running_requests;

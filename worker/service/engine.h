@@ -46,6 +46,9 @@ struct EngineConfig {
   std::optional<Duration> running_timeout;
   // CHECK the scheduler's slot accounting after every step (tests, debug runs).
   bool check_invariants = false;
+  // Radix-cache events (stored / removed / cleared), called on the engine thread; must not block.
+  // The worker feeds them to SubscribeKvEvents through a KvEventBridge.
+  std::function<void(const scheduler::CacheEvent&)> cache_events;
 };
 
 struct GenerateInput {
