@@ -72,6 +72,7 @@ StatusOr<std::shared_ptr<const ModelContext>> fetch_model_context(client::Worker
     if (tmpl->find("<think>") != std::string::npos) ctx->reasoning_parser = "qwen3";
   }
   ctx->tool_parser = guess_tool_parser(tmpl);
+  ctx->template_renders_tools = tmpl && tmpl->find("tools") != std::string::npos;
   if (ctx->eos_token_ids.empty() && ctx->tokenizer->eos_id()) {
     ctx->eos_token_ids.push_back(*ctx->tokenizer->eos_id());
   }
