@@ -32,7 +32,7 @@ std::string listening_address(const std::string& line) {
 
 StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::spawn(std::vector<std::string> args,
                                                             std::string label) {
-  args.insert(args.begin(), "/proc/self/exe");
+  args.insert(args.begin(), "tandem");  // argv[0], what ps shows; the binary is /proc/self/exe
   // argv is built before fork: between fork and exec only async-signal-safe calls are allowed
   // (gRPC or the gateway may have threads running).
   std::vector<char*> argv;
@@ -42,6 +42,7 @@ StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::spawn(std::vector<std::str
   if (pipe2(out, O_CLOEXEC) != 0) {
     return internal_error("cannot create a pipe for {}: {}", label, std::strerror(errno));
   }
+  const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) {
     const int err = errno;
@@ -52,6 +53,7 @@ StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::spawn(std::vector<std::str
   if (pid == 0) {
     dup2(out[1], STDOUT_FILENO);  // dup2 clears close-on-exec on the copy
     prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(1);  // the parent died before prctl took effect
     // Our stop-signal handlers would be reset by exec anyway; a blocked mask would not.
     sigset_t none;
     sigemptyset(&none);
@@ -128,7 +130,13 @@ void ChildProcess::relay() {
     std::fwrite(chunk, 1, static_cast<size_t>(n), stdout);
     std::fflush(stdout);
   }
-  if (!stopping_) std::fprintf(stderr, "%s stopped on its own (its output ended)\n", label_.c_str());
+  // Unexpected when nobody asked it to stop: say so, since the gateway will see it fail.
+  if (!stopping_) std::fprintf(stderr, "%s exited (its output ended)\n", label_.c_str());
+}
+
+void ChildProcess::request_stop() {
+  stopping_ = true;
+  if (!reaped_) kill(pid_, SIGTERM);  // a zombie not yet reaped ignores it harmlessly
 }
 
 int ChildProcess::terminate(std::chrono::milliseconds grace) {

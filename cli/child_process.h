@@ -39,6 +39,9 @@ class ChildProcess {
   // after `timeout`. Call once.
   StatusOr<std::string> wait_for_address(std::chrono::milliseconds timeout);
 
+  // Sends SIGTERM without waiting, so several children stop in parallel; terminate() then reaps.
+  void request_stop();
+
   // SIGTERM, then SIGKILL if the child is still alive after `grace`; reaps it and joins the
   // relay. Returns the child's wait status (as waitpid gives it). Idempotent.
   int terminate(std::chrono::milliseconds grace);

@@ -150,11 +150,13 @@ int run_up(CLI::App& cmd, GatewayOptions& o) {
     if (!address.ok()) {
       fmt::print(stderr, "tandem up: {}; stopping the other workers\n",
                  address.status().to_string());
+      for (auto& c : children) c->request_stop();
       return 1;
     }
     o.config.worker_urls.push_back(*address);
   }
   const int code = serve_gateway(o, "tandem up");
+  for (auto& child : children) child->request_stop();  // all stop in parallel
   for (auto& child : children) child->terminate(ChildProcess::kDefaultGrace);
   return code;
 }
