@@ -106,14 +106,16 @@ StatusOr<std::string> ChildProcess::wait_for_address(std::chrono::milliseconds t
   }
   if (!buffer.empty()) std::fputs(buffer.c_str(), stdout);
   if (eof) {
-    const int status = terminate(std::chrono::milliseconds(0));
+    // Its output ended: it is exiting. Give it a moment so the exit code is its own.
+    try_reap(std::chrono::milliseconds(2000));
+    const int status = terminate(std::chrono::milliseconds(1000));
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return make_status(StatusCode::kUnavailable,
                        "{} exited with code {} before listening; see its messages above (is the "
                        "model path right?)",
                        label_, code);
   }
-  terminate(std::chrono::milliseconds(0));
+  terminate(std::chrono::milliseconds(2000));
   return make_status(StatusCode::kDeadlineExceeded,
                      "{} printed no 'listening on' line within {} s; stopped it", label_,
                      timeout.count() / 1000.0);
@@ -139,26 +141,34 @@ void ChildProcess::request_stop() {
   if (!reaped_) kill(pid_, SIGTERM);  // a zombie not yet reaped ignores it harmlessly
 }
 
+bool ChildProcess::try_reap(std::chrono::milliseconds wait) {
+  if (reaped_) return true;
+  const Clock::time_point give_up = Clock::now() + wait;
+  while (true) {
+    int status = 0;
+    const pid_t done = waitpid(pid_, &status, WNOHANG);
+    if (done == pid_ || done < 0) {  // < 0: not our child any more; nothing to wait for
+      reaped_ = true;
+      wait_status_ = done == pid_ ? status : 0;
+      return true;
+    }
+    if (Clock::now() >= give_up) return false;
+    usleep(20'000);
+  }
+}
+
 int ChildProcess::terminate(std::chrono::milliseconds grace) {
   stopping_ = true;
-  if (!reaped_) {
-    int status = 0;
-    pid_t done = waitpid(pid_, &status, WNOHANG);
-    if (done == 0) {
-      kill(pid_, SIGTERM);
-      const Clock::time_point give_up = Clock::now() + grace;
-      while ((done = waitpid(pid_, &status, WNOHANG)) == 0 && Clock::now() < give_up) {
-        usleep(20'000);
-      }
-      if (done == 0) {
-        std::fprintf(stderr, "%s did not stop within %.1f s of SIGTERM; killing it\n",
-                     label_.c_str(), grace.count() / 1000.0);
-        kill(pid_, SIGKILL);
-        done = waitpid(pid_, &status, 0);
-      }
+  if (!try_reap(std::chrono::milliseconds(0))) {
+    kill(pid_, SIGTERM);
+    if (!try_reap(grace)) {
+      std::fprintf(stderr, "%s did not stop within %.1f s of SIGTERM; killing it\n",
+                   label_.c_str(), grace.count() / 1000.0);
+      kill(pid_, SIGKILL);
+      int status = 0;
+      wait_status_ = waitpid(pid_, &status, 0) == pid_ ? status : 0;
+      reaped_ = true;
     }
-    reaped_ = true;
-    wait_status_ = done == pid_ ? status : 0;
   }
   // The child is gone, so the pipe reaches end-of-file and the relay ends.
   if (relay_.joinable()) relay_.join();

@@ -55,6 +55,8 @@ class ChildProcess {
   ChildProcess(pid_t pid, int out_fd, std::string label)
       : pid_(pid), out_fd_(out_fd), label_(std::move(label)) {}
   void relay();  // copies the remaining output to stdout, on relay_
+  // Waits up to `wait` for the child to exit, without signalling it; true once reaped.
+  bool try_reap(std::chrono::milliseconds wait);
 
   pid_t pid_;
   int out_fd_;               // read end of the child's stdout pipe

@@ -270,8 +270,10 @@ def test_worker_killed_mid_load(tandem_bin, default_model):
         # The last worker goes: not ready, requests get an immediate 503, the gateway lives on.
         stop_proc(workers[1], signal.SIGKILL)
         wait_ready(g, timeout=30, want=503)
+        t0 = time.time()
         status, body = chat(g.base, "Anyone there?")
         assert status == 503 and body["error"]["message"], body
+        assert time.time() - t0 < 1.0  # not retried (ACCEPTANCE 18)
         assert g.proc.poll() is None
         assert get(g.base, "/health")[0] == 200
     finally:
@@ -324,3 +326,14 @@ def test_up_rejects_a_malformed_file(tandem_bin, tmp_path):
     cfg.write_text("workers: [{threads: 1}]\nrouters: {}\n")
     r = subprocess.run([tandem_bin, "up", "-c", str(cfg)], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "routers" in r.stderr, r.stderr
+
+
+def test_up_fails_cleanly_when_a_worker_cannot_start(tandem_bin, default_model, tmp_path):
+    import subprocess
+    cfg = tmp_path / "broken.yaml"
+    cfg.write_text(f"workers:\n  - model: {default_model}\n    threads: 1\n"
+                   f"  - model: {tmp_path}/missing.gguf\ngateway: {{port: 0}}\n")
+    r = subprocess.run([tandem_bin, "up", "-c", str(cfg)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1, r.stderr
+    assert "worker 1 exited with code 1 before listening" in r.stderr, r.stderr
+    assert "missing.gguf" in r.stderr  # the worker's own message is shown too
