@@ -1,18 +1,14 @@
 #include "cli/gateway_command.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
-#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "cli/child_process.h"
 #include "cli/engine_options.h"
 #include "cli/gateway_options.h"
 #include "cli/stop_signals.h"
@@ -20,8 +16,6 @@
 #include "gateway/server/gateway_app.h"
 
 namespace tandem::cli {
-
-namespace {
 
 // Starts the gateway, prints where it listens, serves until SIGINT/SIGTERM, then shuts down
 // gracefully. Returns the exit code.
@@ -44,8 +38,6 @@ int serve_gateway(GatewayOptions& o, const std::string& banner) {
   app.shutdown();
   return 0;
 }
-
-}  // namespace
 
 void add_gateway_command(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<GatewayOptions>();
@@ -91,7 +83,7 @@ void add_serve_command(CLI::App& app, int& exit_code) {
       exit_code = 1;
       return;
     }
-    std::vector<std::string> args = {"/proc/self/exe", "worker", "--host", "127.0.0.1", "--port", "0"};
+    std::vector<std::string> args = {"worker", "--host", "127.0.0.1", "--port", "0"};
     const auto& e = o->engine;
     for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
              {"--model", e.model},
@@ -108,57 +100,18 @@ void add_serve_command(CLI::App& app, int& exit_code) {
       args.push_back(value);
     }
     if (e.disable_radix_cache) args.push_back("--disable-radix-cache");
-    int out[2];
-    if (pipe(out) != 0) {
-      fmt::print(stderr, "tandem serve: pipe failed\n");
+    auto child = ChildProcess::spawn(std::move(args), "the worker");
+    std::optional<StatusOr<std::string>> worker_url;
+    if (child.ok()) worker_url = (*child)->wait_for_address(kWorkerStartTimeout);
+    if (!child.ok() || !worker_url->ok()) {
+      fmt::print(stderr, "tandem serve: {}\n",
+                 (child.ok() ? worker_url->status() : child.status()).to_string());
       exit_code = 1;
       return;
     }
-    const pid_t child = fork();
-    if (child == 0) {
-      dup2(out[1], STDOUT_FILENO);
-      close(out[0]);
-      close(out[1]);
-      signal(SIGINT, SIG_DFL);
-      signal(SIGTERM, SIG_DFL);
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv("/proc/self/exe", argv.data());
-      _exit(127);
-    }
-    close(out[1]);
-    // Read the worker's "listening on HOST:PORT" line, then keep relaying its stdout.
-    FILE* from_worker = fdopen(out[0], "r");
-    std::string worker_url;
-    char line[4096];
-    while (worker_url.empty() && std::fgets(line, sizeof line, from_worker)) {
-      std::string s(line);
-      std::fputs(line, stdout);
-      const std::string marker = "listening on ";
-      if (auto at = s.find(marker); at != std::string::npos) {
-        worker_url = s.substr(at + marker.size());
-        worker_url = worker_url.substr(0, worker_url.find(' '));
-      }
-    }
-    if (worker_url.empty()) {
-      int status = 0;
-      waitpid(child, &status, 0);
-      fmt::print(stderr, "tandem serve: the worker exited before listening (status {})\n", status);
-      exit_code = 1;
-      return;
-    }
-    std::thread relay([from_worker] {
-      char buf[4096];
-      while (std::fgets(buf, sizeof buf, from_worker)) std::fputs(buf, stdout);
-      std::fclose(from_worker);
-    });
-    o->gateway.config.worker_urls = {worker_url};
+    o->gateway.config.worker_urls = {**worker_url};
     exit_code = serve_gateway(o->gateway, "tandem serve");
-    kill(child, SIGTERM);
-    int status = 0;
-    waitpid(child, &status, 0);
-    relay.join();
+    (*child)->terminate(ChildProcess::kDefaultGrace);
   });
 }
 

@@ -41,14 +41,21 @@ void add_gateway_options(CLI::App& cmd, GatewayOptions& o, bool with_workers) {
 }
 
 Status apply_gateway_yaml(CLI::App& cmd, GatewayOptions& o) {
+  YAML::Node root;
   if (!o.config_file.empty()) {
-    YAML::Node root;
     try {
       root = YAML::LoadFile(o.config_file);
     } catch (const std::exception& e) {
       return invalid_argument("cannot read config file '{}': {}", o.config_file, e.what());
     }
-    if (!root.IsMap()) return invalid_argument("config file '{}' must be a YAML map", o.config_file);
+  }
+  return apply_gateway_yaml_map(cmd, o, root, o.config_file);
+}
+
+Status apply_gateway_yaml_map(CLI::App& cmd, GatewayOptions& o, const YAML::Node& root,
+                              const std::string& where) {
+  if (root.IsDefined() && !root.IsNull()) {
+    if (!root.IsMap()) return invalid_argument("config '{}' must be a YAML map", where);
     for (const auto& kv : root) {
       const std::string key = kv.first.as<std::string>();
       std::string flag = "--" + key;
@@ -57,7 +64,7 @@ Status apply_gateway_yaml(CLI::App& cmd, GatewayOptions& o) {
       try {
         opt = cmd.get_option(flag);
       } catch (const CLI::OptionNotFound&) {
-        return invalid_argument("config file '{}': unknown key '{}'", o.config_file, key);
+        return invalid_argument("config '{}': unknown key '{}'", where, key);
       }
       if (opt->count() > 0) continue;  // the command line or the environment set it
       try {
@@ -70,8 +77,7 @@ Status apply_gateway_yaml(CLI::App& cmd, GatewayOptions& o) {
         }
         opt->run_callback();
       } catch (const std::exception& e) {
-        return invalid_argument("config file '{}': bad value for '{}': {}", o.config_file, key,
-                                e.what());
+        return invalid_argument("config '{}': bad value for '{}': {}", where, key, e.what());
       }
     }
   }

@@ -10,6 +10,9 @@
 namespace CLI {
 class App;
 }
+namespace YAML {
+class Node;
+}
 
 namespace tandem::cli {
 
@@ -24,5 +27,9 @@ struct GatewayOptions {
 void add_gateway_options(CLI::App& cmd, GatewayOptions& o, bool with_workers);
 // Applies the YAML file's keys to every option the command line and environment left unset.
 Status apply_gateway_yaml(CLI::App& cmd, GatewayOptions& o);
+// The same for a map already parsed (`where` names it in errors); `tandem up` passes the cluster
+// file's `gateway:` section. An undefined or null node applies nothing.
+Status apply_gateway_yaml_map(CLI::App& cmd, GatewayOptions& o, const YAML::Node& map,
+                              const std::string& where);
 
 }  // namespace tandem::cli

@@ -3,6 +3,7 @@
 
 #include "cli/generate_command.h"
 #include "cli/gateway_command.h"
+#include "cli/up_command.h"
 #include "cli/worker_command.h"
 
 int main(int argc, char** argv) {
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
   tandem::cli::add_worker_command(app, exit_code);
   tandem::cli::add_gateway_command(app, exit_code);
   tandem::cli::add_serve_command(app, exit_code);
+  tandem::cli::add_up_command(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -16,6 +16,8 @@ GatewayMetrics::GatewayMetrics(MetricsRegistry& r)
                          {"endpoint", "code"})),
       retries(r.counter("tandem_gateway_retries_total",
                         "Requests re-sent to another worker before their first token")),
+      worker_requests(r.counter("tandem_gateway_worker_requests_total",
+                                "Requests (and retries) the router sent to each worker", {"worker"})),
       in_flight(r.gauge("tandem_gateway_in_flight_requests", "Requests being served now")),
       queued(r.gauge("tandem_gateway_queued_requests", "Requests waiting for a slot")),
       ttft(r.histogram("tandem_gateway_time_to_first_token_seconds", "Time to first token",

@@ -25,6 +25,7 @@ struct GatewayMetrics {
   explicit GatewayMetrics(MetricsRegistry& r);
   Counter& requests;        // {endpoint, code}
   Counter& retries;
+  Counter& worker_requests;  // {worker}: attempts routed to each worker (retries included)
   Gauge& in_flight;
   Gauge& queued;
   Histogram& ttft;          // seconds

@@ -226,6 +226,7 @@ asio::awaitable<void> handle_generation(GatewayApp& app, http::HttpRequest& req,
       break;  // never retried (ACCEPTANCE 18)
     }
     tried.insert(pick->id);
+    m.worker_requests.with_labels({pick->id}).inc();
     p.worker_request.set_request_id(attempt == 0 ? ctx.meta.id
                                                  : fmt::format("{}-retry{}", ctx.meta.id, attempt));
     live->call = nullptr;

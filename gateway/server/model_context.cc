@@ -16,7 +16,10 @@ bool ends_with(const std::string& s, std::string_view suffix) {
 
 const client::ArchiveFile* find_file(const client::TokenizerFiles& files, std::string_view name) {
   for (const client::ArchiveFile& f : files.files) {
-    if (f.name == name || ends_with(f.name, std::string("/") + std::string(name))) return &f;
+    // "dir/name" matches too; checked without building "/" + name (GCC 12 warns falsely there).
+    const bool in_dir = f.name.size() > name.size() && ends_with(f.name, name) &&
+                        f.name[f.name.size() - name.size() - 1] == '/';
+    if (f.name == name || in_dir) return &f;
   }
   return nullptr;
 }
@@ -72,6 +75,7 @@ StatusOr<std::shared_ptr<const ModelContext>> fetch_model_context(client::Worker
     if (tmpl->find("<think>") != std::string::npos) ctx->reasoning_parser = "qwen3";
   }
   ctx->tool_parser = guess_tool_parser(tmpl);
+  ctx->template_renders_tools = tmpl && tmpl->find("tools") != std::string::npos;
   if (ctx->eos_token_ids.empty() && ctx->tokenizer->eos_id()) {
     ctx->eos_token_ids.push_back(*ctx->tokenizer->eos_id());
   }

@@ -29,6 +29,9 @@ struct ModelContext {
   std::unique_ptr<text::Tokenizer> tokenizer;
   std::optional<text::ChatTemplate> chat_template;
   std::string tool_parser = "hermes";      // format of tool calls this model writes
+  // False when the chat template never reads `tools` (SmolLM2's, for one): the gateway then
+  // describes the tools itself in a system message, in the tool_parser's format.
+  bool template_renders_tools = true;
   std::string reasoning_parser;           // "" = the model does not think in <think> blocks
 };
 

@@ -89,6 +89,38 @@ std::optional<ApiError> set_prompt(std::vector<int32_t> ids, const ModelContext&
   return std::nullopt;
 }
 
+// For templates that ignore `tools`: the tools and the call format the hermes parser reads, as
+// text for the system message. Without it the tools would be dropped silently and the model
+// could never call them.
+std::string tools_instructions(const boost::json::array& tools) {
+  std::string s =
+      "You can call functions to answer. The available functions, one JSON signature per line:\n";
+  for (const auto& t : tools) s += boost::json::serialize(t.as_object().at("function")) + "\n";
+  s += "To call one, reply with only this block, with arguments matching its parameters:\n"
+       "<tool_call>\n{\"name\": \"FUNCTION_NAME\", \"arguments\": {ARGUMENTS}}\n</tool_call>";
+  return s;
+}
+
+// The conversation with the tools described in the (first) system message.
+boost::json::array with_tools_in_system(const boost::json::array& messages,
+                                        const boost::json::array& tools) {
+  boost::json::array out = messages;
+  const std::string text = tools_instructions(tools);
+  if (!out.empty() && out[0].is_object()) {
+    boost::json::object& first = out[0].as_object();
+    const boost::json::value* role = first.if_contains("role");
+    const boost::json::value* content = first.if_contains("content");
+    if (role && role->is_string() && role->as_string() == "system" &&
+        (content == nullptr || content->is_null() || content->is_string())) {
+      std::string merged = content && content->is_string() ? std::string(content->as_string()) : "";
+      first["content"] = merged.empty() ? text : merged + "\n\n" + text;
+      return out;
+    }
+  }
+  out.insert(out.begin(), boost::json::object{{"role", "system"}, {"content", text}});
+  return out;
+}
+
 void set_logprobs(bool want, int top, PreparedRequest& out) {
   out.logprobs = want;
   out.top_logprobs = want ? top : 0;
@@ -132,7 +164,11 @@ ApiResult<PreparedRequest> prepare_chat(const openai::ChatCompletionRequest& req
           {t.function.name,
            t.function.parameters.is_null() ? "" : boost::json::serialize(t.function.parameters)});
     }
-    in.tools_json = boost::json::serialize(tools);
+    if (model.template_renders_tools) {
+      in.tools_json = boost::json::serialize(tools);
+    } else {
+      in.messages_json = boost::json::serialize(with_tools_in_system(req.messages, tools));
+    }
     out.choice.parse_tools = true;
     out.choice.tool_parser = model.tool_parser;
   }

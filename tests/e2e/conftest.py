@@ -35,36 +35,103 @@ class Served:
         return OpenAI(base_url=self.base + "/v1", api_key=kw.pop("api_key", "none"), **kw)
 
 
-def start_serve(tandem_bin, model, *extra, timeout=120):
+class Proc:
+    """A started `tandem` process that printed its "listening on" line: `address` is host:port."""
+
+    def __init__(self, proc, address, log):
+        self.proc, self.address, self.log = proc, address, log
+        self.port = int(address.rsplit(":", 1)[1])
+        self.base = f"http://{address}"
+
+    def client(self, **kw):
+        from openai import OpenAI
+        return OpenAI(base_url=self.base + "/v1", api_key=kw.pop("api_key", "none"), **kw)
+
+
+def start_listening(cmd, pattern, timeout=120):
+    """Runs cmd and waits for a stdout line matching `pattern` (one group: host:port); keeps
+    collecting its output (stdout + stderr) in Proc.log."""
     import re
     import subprocess
+    import threading
     import time
-    import urllib.request
 
-    proc = subprocess.Popen([tandem_bin, "serve", "--model", model, "--port", "0", "--threads", "2",
-                             "--log-level", "warn", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    port, lines, deadline = None, [], time.time() + timeout
-    while port is None and time.time() < deadline:
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    address, lines, deadline = None, [], time.time() + timeout
+    while address is None and time.time() < deadline:
         line = proc.stdout.readline()
         if not line:
             break
         lines.append(line)
-        m = re.search(r"tandem serve listening on http://[^:]+:(\d+)", line)
+        m = re.search(pattern, line)
         if m:
-            port = int(m.group(1))
-    assert port, "tandem serve did not start:\n" + "".join(lines)
-    import threading
+            address = m.group(1)
+    if not address:
+        proc.kill()
+        proc.wait()
+        raise AssertionError(f"{cmd[1]} did not start:\n" + "".join(lines))
     threading.Thread(target=lambda: [lines.append(l) for l in proc.stdout], daemon=True).start()
+    return Proc(proc, address, lines)
+
+
+def wait_ready(p, timeout=120, want=200):
+    """Polls GET /readiness until it answers `want`."""
+    import time
+    import urllib.error
+    import urllib.request
+    deadline = time.time() + timeout
     while time.time() < deadline:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readiness", timeout=2) as r:
-                if r.status == 200:
-                    return Served(proc, port, lines)
+            with urllib.request.urlopen(p.base + "/readiness", timeout=2) as r:
+                if r.status == want:
+                    return p
+        except urllib.error.HTTPError as e:
+            if e.code == want:
+                return p
         except Exception:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("tandem serve never became ready:\n" + "".join(lines))
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{p.base}/readiness never answered {want}:\n" + "".join(p.log))
+
+
+def start_worker(tandem_bin, model, *extra):
+    """`tandem worker --port 0` (2 threads, a small KV cache); Proc.address is its gRPC address."""
+    return start_listening([tandem_bin, "worker", "--model", model, "--port", "0", "--threads", "2",
+                            "--kv-slots", "4096", "--log-level", "warn", *extra],
+                           r"tandem worker listening on (\S+:\d+)")
+
+
+def start_gateway(tandem_bin, worker_urls, *extra, ready=True):
+    """`tandem gateway --port 0 --worker-urls ...`, waited on until ready (unless ready=False)."""
+    p = start_listening([tandem_bin, "gateway", "--port", "0", "--host", "127.0.0.1",
+                         "--worker-urls", ",".join(worker_urls), "--log-level", "warn", *extra],
+                        r"tandem gateway listening on http://(\S+:\d+)")
+    return wait_ready(p) if ready else p
+
+
+def stop_proc(p, sig=None, timeout=60):
+    """SIGTERM (or `sig`) and wait; returns the exit code."""
+    import signal
+    import subprocess
+    if p.proc.poll() is None:
+        p.proc.send_signal(sig or signal.SIGTERM)
+    try:
+        return p.proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.proc.kill()
+        return p.proc.wait()
+
+
+def start_serve(tandem_bin, model, *extra, timeout=120):
+    p = start_listening([tandem_bin, "serve", "--model", model, "--port", "0", "--threads", "2",
+                         "--log-level", "warn", *extra],
+                        r"tandem serve listening on http://(\S+:\d+)", timeout=timeout)
+    served = Served(p.proc, p.port, p.log)
+    try:
+        return wait_ready(served, timeout=timeout)
+    except AssertionError:
+        p.proc.kill()
+        raise
 
 
 def stop_serve(served):

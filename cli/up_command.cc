@@ -1,0 +1,177 @@
+#include "cli/up_command.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "cli/child_process.h"
+#include "cli/gateway_command.h"
+#include "cli/gateway_options.h"
+#include "cli/stop_signals.h"
+#include "common/logging.h"
+
+namespace tandem::cli {
+
+namespace {
+
+bool is_yaml_bool(const std::string& v) {
+  static const char* kWords[] = {"true", "false", "True", "False", "TRUE", "FALSE",
+                                 "yes",  "no",    "Yes",  "No",    "on",   "off"};
+  return std::find_if(std::begin(kWords), std::end(kWords),
+                      [&](const char* w) { return v == w; }) != std::end(kWords);
+}
+
+}  // namespace
+
+StatusOr<std::vector<std::vector<std::string>>> worker_args_from_yaml(
+    const YAML::Node& workers, const std::string& default_log_level) {
+  if (!workers.IsDefined() || !workers.IsSequence() || workers.size() == 0) {
+    return invalid_argument(
+        "'workers' must be a non-empty list of worker option maps, e.g. workers: [{{model: "
+        "m.gguf, port: 0}}]");
+  }
+  std::vector<std::vector<std::string>> out;
+  for (size_t i = 0; i < workers.size(); ++i) {
+    const YAML::Node& entry = workers[i];
+    if (!entry.IsMap()) {
+      return invalid_argument("workers[{}] must be a map of worker options", i);
+    }
+    std::vector<std::string> args = {"worker"};
+    bool has_host = false, has_port = false, has_log_level = false;
+    int replicas = 1;
+    for (const auto& kv : entry) {
+      const std::string key = kv.first.as<std::string>();
+      if (!kv.second.IsScalar()) {
+        return invalid_argument("workers[{}].{} must be a single value", i, key);
+      }
+      std::string value = kv.second.as<std::string>();
+      if (value.rfind("~/", 0) == 0 && std::getenv("HOME") != nullptr) {
+        value = std::string(std::getenv("HOME")) + value.substr(1);  // no shell to expand it
+      }
+      if (key == "replicas") {
+        try {
+          replicas = std::stoi(value);
+        } catch (const std::exception&) {
+          replicas = 0;
+        }
+        if (replicas < 1 || replicas > 64) {
+          return invalid_argument("workers[{}].replicas is '{}'; give a count from 1 to 64", i,
+                                  value);
+        }
+        continue;
+      }
+      std::string flag = "--" + key;
+      std::replace(flag.begin(), flag.end(), '_', '-');
+      has_host |= key == "host";
+      has_port |= key == "port";
+      has_log_level |= key == "log_level";
+      if (is_yaml_bool(value)) {
+        // Booleans are the worker's switches (disable_radix_cache: true): present or absent.
+        if (kv.second.as<bool>()) args.push_back(flag);
+        continue;
+      }
+      args.push_back(flag);
+      args.push_back(value);
+    }
+    if (replicas > 1 && has_port) {
+      // Several copies of one entry cannot share a fixed port; 0 picks a free one each.
+      const auto it = std::find(args.begin(), args.end(), "--port");
+      if (it + 1 != args.end() && *(it + 1) != "0") {
+        return invalid_argument("workers[{}] has replicas: {} and port: {}; use port: 0 so each "
+                                "copy gets its own port",
+                                i, replicas, *(it + 1));
+      }
+    }
+    if (!has_host) args.insert(args.end(), {"--host", "127.0.0.1"});
+    if (!has_port) args.insert(args.end(), {"--port", "0"});
+    if (!has_log_level) args.insert(args.end(), {"--log-level", default_log_level});
+    for (int r = 0; r < replicas; ++r) out.push_back(args);
+  }
+  return out;
+}
+
+namespace {
+
+int run_up(CLI::App& cmd, GatewayOptions& o) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(o.config_file);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "tandem up: cannot read cluster file '{}': {}\n", o.config_file, e.what());
+    return 2;
+  }
+  if (!root.IsMap()) {
+    fmt::print(stderr, "tandem up: cluster file '{}' must be a YAML map with 'workers' and "
+                       "'gateway'\n", o.config_file);
+    return 2;
+  }
+  for (const auto& kv : root) {
+    const std::string key = kv.first.as<std::string>();
+    if (key != "workers" && key != "gateway") {
+      fmt::print(stderr, "tandem up: cluster file '{}': unknown top-level key '{}' (expected "
+                         "'workers' and 'gateway')\n", o.config_file, key);
+      return 2;
+    }
+  }
+  if (Status st = apply_gateway_yaml_map(cmd, o, root["gateway"], o.config_file + ": gateway");
+      !st.ok()) {
+    fmt::print(stderr, "tandem up: {}\n", st.to_string());
+    return 2;
+  }
+  auto worker_args = worker_args_from_yaml(root["workers"], o.log_level);
+  if (!worker_args.ok()) {
+    fmt::print(stderr, "tandem up: cluster file '{}': {}\n", o.config_file,
+               worker_args.status().to_string());
+    return 2;
+  }
+  init_logging(o.log_level, "up");
+  if (Status st = install_stop_signals(); !st.ok()) {
+    fmt::print(stderr, "tandem up: {}\n", st.to_string());
+    return 1;
+  }
+
+  // All workers load their models at once; then each one's address is collected in order.
+  std::vector<std::unique_ptr<ChildProcess>> children;
+  for (size_t i = 0; i < worker_args->size(); ++i) {
+    auto child = ChildProcess::spawn((*worker_args)[i], fmt::format("worker {}", i));
+    if (!child.ok()) {
+      fmt::print(stderr, "tandem up: {}\n", child.status().to_string());
+      return 1;  // the children already started are stopped by their destructors
+    }
+    children.push_back(std::move(child).value());
+  }
+  for (auto& child : children) {
+    auto address = child->wait_for_address(kWorkerStartTimeout);
+    if (!address.ok()) {
+      fmt::print(stderr, "tandem up: {}; stopping the other workers\n",
+                 address.status().to_string());
+      for (auto& c : children) c->request_stop();
+      return 1;
+    }
+    o.config.worker_urls.push_back(*address);
+  }
+  const int code = serve_gateway(o, "tandem up");
+  for (auto& child : children) child->request_stop();  // all stop in parallel
+  for (auto& child : children) child->terminate(ChildProcess::kDefaultGrace);
+  return code;
+}
+
+}  // namespace
+
+void add_up_command(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<GatewayOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "up", "Start the workers and the gateway a cluster YAML file describes (see deploy/)");
+  add_gateway_options(*cmd, *o, /*with_workers=*/true);
+  cmd->get_option("--config")->required()->description(
+      "Cluster YAML: 'workers' (list of worker option maps) and 'gateway' (gateway options); "
+      "gateway flags given here override the file");
+  cmd->callback([cmd, o, &exit_code] { exit_code = run_up(*cmd, *o); });
+}
+
+}  // namespace tandem::cli
