@@ -19,6 +19,13 @@ void add_gateway_options(CLI::App& cmd, GatewayOptions& o, bool with_workers) {
   cmd.add_option("--policy", c.policy,
                  "Routing: cache_aware, round_robin, random, power_of_two, consistent_hash")
       ->envname("TANDEM_POLICY")->capture_default_str();
+  cmd.add_option("--tool-call-parser", c.tool_call_parser,
+                 "hermes, qwen25, llama3 or qwen3_coder (default: guessed from the chat template)")
+      ->envname("TANDEM_TOOL_CALL_PARSER")
+      ->check(CLI::IsMember({"", "hermes", "qwen25", "llama3", "qwen3_coder"}));
+  cmd.add_option("--reasoning-parser", c.reasoning_parser,
+                 "qwen3, deepseek_r1 or none (default: qwen3 when the template uses <think>)")
+      ->envname("TANDEM_REASONING_PARSER")->check(CLI::IsMember({"", "qwen3", "deepseek_r1", "none"}));
   cmd.add_option("--api-key", c.api_key, "Require 'Authorization: Bearer KEY' for inference")
       ->envname("TANDEM_API_KEY");
   cmd.add_option("--admin-key", c.admin_key, "Key for /workers and /flush_cache (default: api key)")

@@ -17,6 +17,8 @@ struct GatewayConfig {
   int io_threads = 2;
   std::vector<std::string> worker_urls;  // "host:port" of each worker's gRPC service
   std::string policy = "cache_aware";    // routing policy (gateway/routing/policies)
+  std::string tool_call_parser;          // hermes | qwen25 | llama3 | qwen3_coder; "": from the template
+  std::string reasoning_parser;          // qwen3 | deepseek_r1 | none; "": from the template
   std::string api_key;                   // required as "Authorization: Bearer" when set
   std::string admin_key;                 // for /workers and /flush_cache (falls back to api_key)
   int max_concurrent_requests = 256;     // running at once; more wait in a queue...

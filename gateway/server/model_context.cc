@@ -37,7 +37,9 @@ std::string guess_tool_parser(const std::optional<std::string>& tmpl) {
 
 }  // namespace
 
-StatusOr<std::shared_ptr<const ModelContext>> fetch_model_context(client::WorkerClient& worker) {
+StatusOr<std::shared_ptr<const ModelContext>> fetch_model_context(
+    client::WorkerClient& worker, const std::string& tool_call_parser,
+    const std::string& reasoning_parser) {
   auto info_future = worker.get_model_info();
   auto files_future = worker.get_tokenizer();
   ASSIGN_OR_RETURN(sglang::grpc::scheduler::GetModelInfoResponse info, info_future.get());
@@ -74,7 +76,8 @@ StatusOr<std::shared_ptr<const ModelContext>> fetch_model_context(client::Worker
     ctx->chat_template = std::move(t);
     if (tmpl->find("<think>") != std::string::npos) ctx->reasoning_parser = "qwen3";
   }
-  ctx->tool_parser = guess_tool_parser(tmpl);
+  ctx->tool_parser = tool_call_parser.empty() ? guess_tool_parser(tmpl) : tool_call_parser;
+  if (!reasoning_parser.empty()) ctx->reasoning_parser = reasoning_parser == "none" ? "" : reasoning_parser;
   ctx->template_renders_tools = tmpl && tmpl->find("tools") != std::string::npos;
   if (ctx->eos_token_ids.empty() && ctx->tokenizer->eos_id()) {
     ctx->eos_token_ids.push_back(*ctx->tokenizer->eos_id());

@@ -36,6 +36,10 @@ struct ModelContext {
 };
 
 // Asks the worker for its model info and tokenizer files. Blocking (start-up / background thread).
-StatusOr<std::shared_ptr<const ModelContext>> fetch_model_context(client::WorkerClient& worker);
+// tool_call_parser / reasoning_parser override what the chat template suggests ("" = keep;
+// reasoning "none" = off).
+StatusOr<std::shared_ptr<const ModelContext>> fetch_model_context(
+    client::WorkerClient& worker, const std::string& tool_call_parser = "",
+    const std::string& reasoning_parser = "");
 
 }  // namespace tandem::gateway::server

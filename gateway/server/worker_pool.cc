@@ -142,7 +142,7 @@ void WorkerPool::check_one(const std::string& id,
     (void)registry_.update_load(id, l);
   }
   if (model() == nullptr) {
-    auto ctx = fetch_model_context(*client);
+    auto ctx = fetch_model_context(*client, config_.tool_call_parser, config_.reasoning_parser);
     if (!ctx.ok()) {
       spdlog::warn("gateway: cannot load the model's tokenizer from worker {}: {}", id,
                 ctx.status().to_string());
