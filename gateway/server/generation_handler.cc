@@ -219,7 +219,7 @@ asio::awaitable<void> handle_generation(GatewayApp& app, http::HttpRequest& req,
   };
 
   std::optional<openai::ApiError> error;
-  for (int attempt = 0;; ++attempt) {
+  for (int attempt = 0; !client_gone; ++attempt) {
     std::optional<WorkerPool::Pick> pick = app.pool().pick(route, tried);
     if (!pick) {
       error = openai::no_available_workers_error("no healthy worker is available");
@@ -233,6 +233,7 @@ asio::awaitable<void> handle_generation(GatewayApp& app, http::HttpRequest& req,
     call = std::make_unique<GenerationCall>(strand);
     call->start(*pick->client, p.worker_request, app.config().request_timeout);
     live->call = call.get();
+    if (client_gone) call->cancel();  // the client left while this request waited or backed off
     Status final_status = Status::Ok();
     bool all_done = false;
     while (!all_done) {
