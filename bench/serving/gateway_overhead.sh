@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Gateway overhead (issue #4): the same cheap workload (random 32-token prompts, max_tokens 1)
+# through the Tandem gateway (openai-completions over HTTP) and straight to the worker (grpc
+# backend: the same GenerateRequest the gateway would send), and through SMG when it is installed
+# — all against one `tandem serve` in one run. Prints a markdown table (docs/benchmarks.md).
+#
+# Env: TANDEM_BUILD_DIR (default build), MODEL (default: the bundled SmolLM2 GGUF), THREADS (2),
+# NUM_PROMPTS (300), CONCURRENCY ("1 16"), SMG (path to the `smg` executable; empty: skip SMG),
+# SMG_TOKENIZER (an HF tokenizer dir for SMG, e.g. made from the GGUF with transformers:
+# AutoTokenizer.from_pretrained(dir, gguf_file=...).save_pretrained(out)), OUT (results dir).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${TANDEM_BUILD_DIR:-$ROOT/build}
+TANDEM=$BUILD/cli/tandem
+MODEL=${MODEL:-${TANDEM_MODEL_DIR:-$HOME/.cache/tandem/models}/SmolLM2-135M-Instruct.Q4_1.gguf}
+THREADS=${THREADS:-2}
+NUM_PROMPTS=${NUM_PROMPTS:-300}
+CONCURRENCY=${CONCURRENCY:-"1 16"}
+SMG=${SMG:-}
+SMG_TOKENIZER=${SMG_TOKENIZER:-}
+OUT=${OUT:-$(mktemp -d /tmp/gateway-overhead.XXXXXX)}
+mkdir -p "$OUT"
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+# tandem serve on an ephemeral port; wait for its "listening" line and /readiness.
+"$TANDEM" serve --model "$MODEL" --port 0 --threads "$THREADS" --log-level warn >"$OUT/serve.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 600); do
+  PORT=$(sed -n 's/.*tandem serve listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$OUT/serve.log" | head -1)
+  [ -n "$PORT" ] && curl -sf "http://127.0.0.1:$PORT/readiness" >/dev/null && break
+  sleep 0.2
+done
+[ -n "${PORT:-}" ] || { echo "tandem serve did not start:"; cat "$OUT/serve.log"; exit 1; }
+WORKER=$(curl -sf "http://127.0.0.1:$PORT/workers" | python3 -c \
+  'import json,sys; print(json.load(sys.stdin)["workers"][0]["url"].split("://")[-1])')
+echo "gateway http://127.0.0.1:$PORT  worker $WORKER  results $OUT" >&2
+
+targets=("tandem-gateway:openai-completions:--base-url http://127.0.0.1:$PORT"
+         "worker-direct:grpc:--worker $WORKER")
+if [ -n "$SMG" ]; then
+  SMG_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  smg_args=(launch --host 127.0.0.1 --port "$SMG_PORT" --worker-urls "grpc://$WORKER" --log-level warn)
+  [ -n "$SMG_TOKENIZER" ] && smg_args+=(--tokenizer-path "$SMG_TOKENIZER" --model-path "$SMG_TOKENIZER")
+  "$SMG" "${smg_args[@]}" >"$OUT/smg.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 300); do
+    curl -sf "http://127.0.0.1:$SMG_PORT/v1/models" >/dev/null && break
+    sleep 0.2
+  done
+  curl -sf "http://127.0.0.1:$SMG_PORT/v1/models" >/dev/null || { echo "smg did not start:"; cat "$OUT/smg.log"; exit 1; }
+  targets+=("smg:openai-completions:--base-url http://127.0.0.1:$SMG_PORT")
+fi
+
+for c in $CONCURRENCY; do
+  for t in "${targets[@]}"; do
+    IFS=: read -r name backend where <<<"$t"
+    # shellcheck disable=SC2086
+    "$TANDEM" bench serving --backend "$backend" $where --tokenizer "$MODEL" \
+      --dataset-name random --num-prompts "$NUM_PROMPTS" --random-input-len 32 --random-output-len 1 \
+      --random-range-ratio 1 --max-concurrency "$c" --seed 1 --disable-progress \
+      --output-file "$OUT/$name-c$c.json" >"$OUT/$name-c$c.txt"
+  done
+done
+
+python3 - "$OUT" "$CONCURRENCY" <<'PY'
+import json, sys, os
+out, concs = sys.argv[1], sys.argv[2].split()
+names = [n for n in ("worker-direct", "tandem-gateway", "smg") if os.path.exists(f"{out}/{n}-c{concs[0]}.json")]
+print("| concurrency | path | req/s | p50 E2E ms | p99 E2E ms | added p50 ms | added p99 ms | failed |")
+print("|---|---|---|---|---|---|---|---|")
+for c in concs:
+    r = {n: json.load(open(f"{out}/{n}-c{c}.json")) for n in names}
+    base = r["worker-direct"]
+    for n in names:
+        x = r[n]
+        add50 = x["median_e2e_latency_ms"] - base["median_e2e_latency_ms"]
+        add99 = x["p99_e2e_latency_ms"] - base["p99_e2e_latency_ms"]
+        added = ("—", "—") if n == "worker-direct" else (f"{add50:+.2f}", f"{add99:+.2f}")
+        print(f"| {c} | {n} | {x['request_throughput']:.1f} | {x['median_e2e_latency_ms']:.2f} | "
+              f"{x['p99_e2e_latency_ms']:.2f} | {added[0]} | {added[1]} | {x['failed']} |")
+PY
