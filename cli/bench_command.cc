@@ -60,6 +60,8 @@ void add_serving(CLI::App& bench, int& exit_code) {
   s->add_option("--output-file", o->output_file, "write the JSON result here");
   s->add_flag("--output-details", o->output_details, "per-request records in the JSON file");
   s->add_flag("--disable-stream", o->disable_stream, "non-streaming requests (TTFT = E2E)");
+  s->add_flag("--text-prompt", o->text_prompt,
+              "openai-completions / sglang-generate: send prompt text instead of token ids");
   s->add_flag("--disable-progress", o->disable_progress, "no progress bar");
   s->add_option("--client-threads", o->client_threads, "client I/O threads")->capture_default_str();
   s->add_option("--request-timeout", o->request_timeout_s, "seconds before an unfinished request fails")

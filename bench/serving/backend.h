@@ -36,6 +36,7 @@ struct BackendOptions {
   std::string worker;       // grpc: "host:port"
   std::string model;        // sent in HTTP bodies
   bool stream = true;
+  bool text_prompt = false;  // completions / generate: send text, not token ids
   // A request still unfinished after this long fails with a timeout error (never a hang).
   double request_timeout_s = 600;
 };

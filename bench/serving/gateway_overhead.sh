@@ -7,7 +7,8 @@
 # Env: TANDEM_BUILD_DIR (default build), MODEL (default: the bundled SmolLM2 GGUF), THREADS (2),
 # NUM_PROMPTS (300), CONCURRENCY ("1 16"), SMG (path to the `smg` executable; empty: skip SMG),
 # SMG_TOKENIZER (an HF tokenizer dir for SMG, e.g. made from the GGUF with transformers:
-# AutoTokenizer.from_pretrained(dir, gguf_file=...).save_pretrained(out)), OUT (results dir).
+# AutoTokenizer.from_pretrained(dir, gguf_file=...).save_pretrained(out)), CACHE (hot | cold, see
+# below), OUT (results dir).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${TANDEM_BUILD_DIR:-$ROOT/build}
@@ -38,29 +39,55 @@ WORKER=$(curl -sf "http://127.0.0.1:$PORT/workers" | python3 -c \
   'import json,sys; print(json.load(sys.stdin)["workers"][0]["url"].split("://")[-1])')
 echo "gateway http://127.0.0.1:$PORT  worker $WORKER  results $OUT" >&2
 
-targets=("tandem-gateway:openai-completions:--base-url http://127.0.0.1:$PORT"
-         "worker-direct:grpc:--worker $WORKER")
+# tandem-gateway sends token ids (the same GenerateRequest as worker-direct, plus HTTP, JSON and
+# routing); tandem-gateway-text sends the decoded text (adds tokenization), as SMG needs.
+targets=("worker-direct:grpc:--worker $WORKER"
+         "tandem-gateway:openai-completions:--base-url http://127.0.0.1:$PORT"
+         "tandem-gateway-text:openai-completions:--text-prompt --base-url http://127.0.0.1:$PORT")
 if [ -n "$SMG" ]; then
   SMG_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  smg_args=(launch --host 127.0.0.1 --port "$SMG_PORT" --worker-urls "grpc://$WORKER" --log-level warn)
-  [ -n "$SMG_TOKENIZER" ] && smg_args+=(--tokenizer-path "$SMG_TOKENIZER" --model-path "$SMG_TOKENIZER")
-  "$SMG" "${smg_args[@]}" >"$OUT/smg.log" 2>&1 &
+  "$SMG" launch --host 127.0.0.1 --port "$SMG_PORT" --worker-urls "grpc://$WORKER" --log-level warn \
+    >"$OUT/smg.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 300); do
-    curl -sf "http://127.0.0.1:$SMG_PORT/v1/models" >/dev/null && break
+    SMG_MODEL=$(curl -sf "http://127.0.0.1:$SMG_PORT/v1/models" | python3 -c \
+      'import json,sys; print(json.load(sys.stdin)["data"][0]["id"])' 2>/dev/null || true)
+    [ -n "$SMG_MODEL" ] && break
     sleep 0.2
   done
-  curl -sf "http://127.0.0.1:$SMG_PORT/v1/models" >/dev/null || { echo "smg did not start:"; cat "$OUT/smg.log"; exit 1; }
-  targets+=("smg:openai-completions:--base-url http://127.0.0.1:$SMG_PORT")
+  [ -n "${SMG_MODEL:-}" ] || { echo "smg did not start:"; cat "$OUT/smg.log"; exit 1; }
+  # SMG reads no GGUF tokenizer (neither the worker's model path nor its GetTokenizer bundle):
+  # register the HF tokenizer made from the same GGUF for the served model.
+  curl -sf -X POST "http://127.0.0.1:$SMG_PORT/v1/tokenizers" -H 'content-type: application/json' \
+    -d "{\"name\": \"$SMG_MODEL\", \"source\": \"$SMG_TOKENIZER\"}" >/dev/null
+  for _ in $(seq 300); do
+    curl -sf "http://127.0.0.1:$SMG_PORT/v1/completions" -H 'content-type: application/json' \
+      -d "{\"model\": \"$SMG_MODEL\", \"prompt\": \"hi\", \"max_tokens\": 1}" >/dev/null && break
+    sleep 0.2
+  done
+  # SMG's /v1/completions takes no token-id prompts: text, as for tandem-gateway-text.
+  targets+=("smg:openai-completions:--text-prompt --base-url http://127.0.0.1:$SMG_PORT")
 fi
 
+# CACHE=hot (default): each target first sends its prompt set once unmeasured, so the measured
+# pass hits the worker's prefix cache and the worker's share of each request is one decode step —
+# the serving path's own cost is then a large, measurable part of E2E. CACHE=cold: fresh prompts
+# (a distinct seed per run), every request prefills 32 tokens.
+CACHE=${CACHE:-hot}
+seed=0
 for c in $CONCURRENCY; do
   for t in "${targets[@]}"; do
     IFS=: read -r name backend where <<<"$t"
+    seed=$((seed + 1))
+    common=(--tokenizer "$MODEL" --dataset-name random --num-prompts "$NUM_PROMPTS" --random-input-len 32
+            --random-output-len 1 --random-range-ratio 1 --max-concurrency "$c" --seed "$seed"
+            --disable-progress)
+    if [ "$CACHE" = hot ]; then
+      # shellcheck disable=SC2086
+      "$TANDEM" bench serving --backend "$backend" $where "${common[@]}" >/dev/null
+    fi
     # shellcheck disable=SC2086
-    "$TANDEM" bench serving --backend "$backend" $where --tokenizer "$MODEL" \
-      --dataset-name random --num-prompts "$NUM_PROMPTS" --random-input-len 32 --random-output-len 1 \
-      --random-range-ratio 1 --max-concurrency "$c" --seed 1 --disable-progress \
+    "$TANDEM" bench serving --backend "$backend" $where "${common[@]}" \
       --output-file "$OUT/$name-c$c.json" >"$OUT/$name-c$c.txt"
   done
 done
@@ -68,7 +95,7 @@ done
 python3 - "$OUT" "$CONCURRENCY" <<'PY'
 import json, sys, os
 out, concs = sys.argv[1], sys.argv[2].split()
-names = [n for n in ("worker-direct", "tandem-gateway", "smg") if os.path.exists(f"{out}/{n}-c{concs[0]}.json")]
+names = [n for n in ("worker-direct", "tandem-gateway", "tandem-gateway-text", "smg") if os.path.exists(f"{out}/{n}-c{concs[0]}.json")]
 print("| concurrency | path | req/s | p50 E2E ms | p99 E2E ms | added p50 ms | added p99 ms | failed |")
 print("|---|---|---|---|---|---|---|---|")
 for c in concs:

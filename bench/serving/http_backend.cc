@@ -23,7 +23,7 @@ class HttpBackend final : public Backend {
   asio::awaitable<RequestRecord> send(const BenchPrompt& prompt, uint64_t /*request_index*/,
                                       BenchClock::time_point origin) override {
     RequestRecord record;
-    std::string body = request_body(options_.kind, prompt, options_.model, options_.stream);
+    std::string body = request_body(options_.kind, prompt, options_.model, options_.stream, options_.text_prompt);
     ResponseState state(options_.kind);
     SseParser sse;
     std::vector<std::string> events;

@@ -39,10 +39,15 @@ std::string request_path(BackendKind kind) {
   }
 }
 
-std::string request_body(BackendKind kind, const BenchPrompt& prompt, const std::string& model, bool stream) {
+std::string request_body(BackendKind kind, const BenchPrompt& prompt, const std::string& model, bool stream,
+                         bool text_prompt) {
   json::object b;
   if (kind == BackendKind::kSglangGenerate) {
-    b["input_ids"] = id_array(prompt.ids);
+    if (text_prompt) {
+      b["text"] = prompt.text;
+    } else {
+      b["input_ids"] = id_array(prompt.ids);
+    }
     b["sampling_params"] = json::object{{"temperature", 0.0},
                                         {"max_new_tokens", prompt.output_len},
                                         {"ignore_eos", true}};
@@ -52,6 +57,8 @@ std::string request_body(BackendKind kind, const BenchPrompt& prompt, const std:
   b["model"] = model;
   if (kind == BackendKind::kOpenAiChat) {
     b["messages"] = json::array{json::object{{"role", "user"}, {"content", prompt.text}}};
+  } else if (text_prompt) {
+    b["prompt"] = prompt.text;
   } else {
     b["prompt"] = id_array(prompt.ids);
   }

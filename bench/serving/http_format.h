@@ -17,7 +17,10 @@
 namespace tandem::bench {
 
 std::string request_path(BackendKind kind);
-std::string request_body(BackendKind kind, const BenchPrompt& prompt, const std::string& model, bool stream);
+// text_prompt: completions / generate send prompt.text instead of prompt.ids (for servers that take
+// no token ids, e.g. SMG's /v1/completions; the server's tokenizer then sets the input length).
+std::string request_body(BackendKind kind, const BenchPrompt& prompt, const std::string& model, bool stream,
+                         bool text_prompt = false);
 
 class ResponseState {
  public:

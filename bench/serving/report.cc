@@ -81,6 +81,7 @@ std::string result_json(const BenchConfig& c, const BenchMetrics& m, const std::
   o["seed"] = c.seed;
   o["stream"] = c.stream;
   o["client_threads"] = c.client_threads;
+  o["text_prompt"] = c.text_prompt;
   o["duration"] = m.duration_s;
   o["completed"] = m.completed;
   o["failed"] = m.failed;

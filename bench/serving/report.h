@@ -28,6 +28,7 @@ struct BenchConfig {
   uint64_t seed = 0;
   bool stream = true;
   int client_threads = 1;
+  bool text_prompt = false;
 };
 
 void print_summary(std::FILE* out, const BenchConfig& config, const BenchMetrics& m);

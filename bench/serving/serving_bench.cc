@@ -99,6 +99,7 @@ Status run_serving_bench(const ServingBenchOptions& o) {
   BackendOptions b;
   b.kind = kind;
   b.stream = !o.disable_stream;
+  b.text_prompt = o.text_prompt;
   b.model = o.model;
   b.worker = o.worker;
   b.request_timeout_s = o.request_timeout_s;
@@ -135,7 +136,7 @@ Status run_serving_bench(const ServingBenchOptions& o) {
   BenchConfig config{o.backend, target, b.model, o.dataset_name, o.dataset_path,
                      static_cast<int64_t>(prompts.size()), o.random_input_len, o.random_output_len,
                      o.random_range_ratio, o.request_rate, o.max_concurrency, o.seed, !o.disable_stream,
-                     o.client_threads};
+                     o.client_threads, o.text_prompt};
   fmt::print("#prompts: {}  backend: {}  target: {}  model: {}  request rate: {}  max concurrency: {}\n",
              prompts.size(), o.backend, target, b.model, o.request_rate, o.max_concurrency);
   std::fflush(stdout);

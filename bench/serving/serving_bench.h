@@ -36,6 +36,7 @@ struct ServingBenchOptions {
   std::string output_file;
   bool output_details = false;
   bool disable_stream = false;
+  bool text_prompt = false;
   bool disable_progress = false;
   int client_threads = 2;
   double request_timeout_s = 600;

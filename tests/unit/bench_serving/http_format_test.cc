@@ -36,6 +36,14 @@ TEST(HttpFormatTest, BodiesAskForExactGreedyOutput) {
   EXPECT_EQ(gen.at("input_ids").as_array(), (json::array{5, 6, 7}));
   EXPECT_EQ(gen.at("sampling_params").as_object().at("max_new_tokens").as_int64(), 8);
   EXPECT_EQ(request_path(BackendKind::kSglangGenerate), "/generate");
+
+  json::object text =
+      json::parse(request_body(BackendKind::kOpenAiCompletions, prompt(), "m", true, /*text_prompt=*/true)).as_object();
+  EXPECT_EQ(text.at("prompt").as_string(), "hello there");
+  json::object gen_text =
+      json::parse(request_body(BackendKind::kSglangGenerate, prompt(), "m", true, /*text_prompt=*/true)).as_object();
+  EXPECT_EQ(gen_text.at("text").as_string(), "hello there");
+  EXPECT_FALSE(gen_text.contains("input_ids"));
 }
 
 TEST(HttpFormatTest, ChatStreamTimesContentChunksAndReadsUsage) {
