@@ -74,7 +74,9 @@ fi
 # the serving path's own cost is then a large, measurable part of E2E. CACHE=cold: fresh prompts
 # (a distinct seed per run), every request prefills 32 tokens.
 CACHE=${CACHE:-hot}
+ROUNDS=${ROUNDS:-3}  # every target once per round, rounds interleaved; the table takes medians
 seed=0
+for r in $(seq "$ROUNDS"); do
 for c in $CONCURRENCY; do
   for t in "${targets[@]}"; do
     IFS=: read -r name backend where <<<"$t"
@@ -88,24 +90,27 @@ for c in $CONCURRENCY; do
     fi
     # shellcheck disable=SC2086
     "$TANDEM" bench serving --backend "$backend" $where "${common[@]}" \
-      --output-file "$OUT/$name-c$c.json" >"$OUT/$name-c$c.txt"
+      --output-file "$OUT/$name-c$c-r$r.json" >"$OUT/$name-c$c-r$r.txt"
   done
 done
+done
 
-python3 - "$OUT" "$CONCURRENCY" <<'PY'
-import json, sys, os
-out, concs = sys.argv[1], sys.argv[2].split()
-names = [n for n in ("worker-direct", "tandem-gateway", "tandem-gateway-text", "smg") if os.path.exists(f"{out}/{n}-c{concs[0]}.json")]
-print("| concurrency | path | req/s | p50 E2E ms | p99 E2E ms | added p50 ms | added p99 ms | failed |")
+python3 - "$OUT" "$CONCURRENCY" "$ROUNDS" <<'PY'
+import json, os, statistics, sys
+out, concs, rounds = sys.argv[1], sys.argv[2].split(), int(sys.argv[3])
+names = [n for n in ("worker-direct", "tandem-gateway", "tandem-gateway-text", "smg")
+         if os.path.exists(f"{out}/{n}-c{concs[0]}-r1.json")]
+def med(n, c, key):
+    return statistics.median(json.load(open(f"{out}/{n}-c{c}-r{r}.json"))[key] for r in range(1, rounds + 1))
+def failed(n, c):
+    return sum(json.load(open(f"{out}/{n}-c{c}-r{r}.json"))["failed"] for r in range(1, rounds + 1))
+print(f"| concurrency | path | req/s | p50 E2E ms | p99 E2E ms | added p50 ms | added p99 ms | failed |")
 print("|---|---|---|---|---|---|---|---|")
 for c in concs:
-    r = {n: json.load(open(f"{out}/{n}-c{c}.json")) for n in names}
-    base = r["worker-direct"]
+    b50, b99 = med("worker-direct", c, "median_e2e_latency_ms"), med("worker-direct", c, "p99_e2e_latency_ms")
     for n in names:
-        x = r[n]
-        add50 = x["median_e2e_latency_ms"] - base["median_e2e_latency_ms"]
-        add99 = x["p99_e2e_latency_ms"] - base["p99_e2e_latency_ms"]
-        added = ("—", "—") if n == "worker-direct" else (f"{add50:+.2f}", f"{add99:+.2f}")
-        print(f"| {c} | {n} | {x['request_throughput']:.1f} | {x['median_e2e_latency_ms']:.2f} | "
-              f"{x['p99_e2e_latency_ms']:.2f} | {added[0]} | {added[1]} | {x['failed']} |")
+        p50, p99 = med(n, c, "median_e2e_latency_ms"), med(n, c, "p99_e2e_latency_ms")
+        added = ("—", "—") if n == "worker-direct" else (f"{p50 - b50:+.2f}", f"{p99 - b99:+.2f}")
+        print(f"| {c} | {n} | {med(n, c, 'request_throughput'):.1f} | {p50:.2f} | {p99:.2f} | "
+              f"{added[0]} | {added[1]} | {failed(n, c)} |")
 PY
