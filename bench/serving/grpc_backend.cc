@@ -2,12 +2,10 @@
 // path — the "directly against the worker" side of the gateway-overhead benchmark. Chunks are
 // timed on the gRPC thread that delivers them; the finished record is posted back to the
 // requesting coroutine's I/O thread.
-#include <atomic>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
-#include <mutex>
 
 #include "bench/serving/backends.h"
 #include "gateway/client/worker_client.h"
