@@ -1,6 +1,7 @@
 // The `tandem` binary: one executable, one subcommand per process role or tool.
 #include <CLI/CLI.hpp>
 
+#include "cli/bench_command.h"
 #include "cli/generate_command.h"
 #include "cli/gateway_command.h"
 #include "cli/up_command.h"
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   tandem::cli::add_gateway_command(app, exit_code);
   tandem::cli::add_serve_command(app, exit_code);
   tandem::cli::add_up_command(app, exit_code);
+  tandem::cli::add_bench_command(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
