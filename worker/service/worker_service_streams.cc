@@ -73,6 +73,9 @@ class KvEventsCall final : public grpc::ServerWriteReactor<cpb::KvEventBatch> {
  public:
   KvEventsCall(KvEventSource* source, size_t capacity)
       : source_(source), pump_(std::make_shared<WritePump<cpb::KvEventBatch>>(this, capacity)) {
+    // Send the headers now: on an idle worker the first batch may be minutes away, and a client
+    // (SMG's health check) must see the stream open without waiting for it.
+    StartSendInitialMetadata();
     if (source_ == nullptr) return;  // nothing will ever be published; the stream ends on cancel
     std::weak_ptr<WritePump<cpb::KvEventBatch>> weak = pump_;
     id_ = source_->subscribe(
