@@ -212,12 +212,7 @@ ApiResult<ChatCompletionRequest> parse_chat_request(const json::object& body) {
   FieldReader r(body);
   if (auto m = r.get_string("model")) out.model = *m;
   check_messages(r, out);
-  if (auto s = r.get_bool("stream")) out.stream = *s;
-  if (const json::object* so = r.get_object("stream_options")) {
-    FieldReader s(*so, "stream_options.");
-    if (auto u = s.get_bool("include_usage")) out.include_usage = *u;
-    if (!s.ok()) r.fail(*s.error());
-  }
+  read_stream_options(r, out.stream, out.include_usage);
   read_openai_sampling(r, out.sampling);
   if (auto l = r.get_bool("logprobs")) out.logprobs = *l;
   if (auto t = r.get_int("top_logprobs", 0, kMaxTopLogprobs)) {

@@ -84,12 +84,7 @@ ApiResult<CompletionRequest> parse_completion_request(const json::object& body) 
     r.fail(unsupported_parameter_error("suffix", "insertion (suffix) is not supported; put the "
                                                  "whole text in prompt"));
   }
-  if (auto s = r.get_bool("stream")) out.stream = *s;
-  if (const json::object* so = r.get_object("stream_options")) {
-    FieldReader s(*so, "stream_options.");
-    if (auto u = s.get_bool("include_usage")) out.include_usage = *u;
-    if (!s.ok()) r.fail(*s.error());
-  }
+  read_stream_options(r, out.stream, out.include_usage);
   read_openai_sampling(r, out.sampling);
   if (auto l = r.get_int("logprobs", 0, kMaxLegacyLogprobs)) out.logprobs = static_cast<int>(*l);
   if (auto b = r.get_int("best_of", 1, kMaxN); b && *b != out.sampling.n) {

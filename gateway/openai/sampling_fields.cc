@@ -132,4 +132,13 @@ ApiResult<json::object> parse_body_object(std::string_view body) {
   return std::move(v.get_object());
 }
 
+void read_stream_options(FieldReader& r, bool& stream, bool& include_usage) {
+  if (auto s = r.get_bool("stream")) stream = *s;
+  if (const boost::json::object* so = r.get_object("stream_options")) {
+    FieldReader s(*so, "stream_options.");
+    if (auto u = s.get_bool("include_usage")) include_usage = *u;
+    if (!s.ok()) r.fail(*s.error());
+  }
+}
+
 }  // namespace tandem::gateway::openai

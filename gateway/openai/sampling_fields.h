@@ -44,6 +44,8 @@ struct SamplingFields {
 // frequency_penalty, presence_penalty, repetition_penalty, seed, stop, stop_token_ids,
 // logit_bias, ignore_eos, skip_special_tokens, min_tokens, n.
 void read_openai_sampling(FieldReader& r, SamplingFields& out);
+// `stream` and `stream_options.include_usage` (chat and completions).
+void read_stream_options(FieldReader& r, bool& stream, bool& include_usage);
 // SGLang names inside `sampling_params`: max_new_tokens, min_new_tokens, sampling_seed, and the
 // shared ones above.
 void read_sglang_sampling(FieldReader& r, SamplingFields& out);
