@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
-#include <random>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -15,6 +14,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/random_id.h"
 #include "gateway/http/response_writer.h"
 #include "gateway/openai/errors.h"
 
@@ -28,11 +28,6 @@ using asio::use_awaitable;
 namespace {
 
 constexpr std::size_t kReadChunk = 16 << 10;
-
-std::string generate_request_id() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return fmt::format("{:016x}{:016x}", rng(), rng());
-}
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -61,7 +56,7 @@ void fill_request(bhttp::request<bhttp::string_body>&& msg, const std::string& p
   out.body = std::move(msg.body());
   out.peer = peer;
   const std::string& rid = out.header("x-request-id");
-  out.request_id = rid.empty() ? generate_request_id() : rid;
+  out.request_id = rid.empty() ? random_hex_id() : rid;
 }
 
 }  // namespace
@@ -238,7 +233,7 @@ asio::awaitable<void> Connection::stop_watching() {
 }
 
 asio::awaitable<void> Connection::refuse(const openai::ApiError& error, unsigned version) {
-  ResponseWriter writer(*this, version, /*keep_alive=*/false, generate_request_id());
+  ResponseWriter writer(*this, version, /*keep_alive=*/false, random_hex_id());
   co_await writer.send_error(error);
   spdlog::info("http refused {} {}B peer={}: {}", writer.status(), writer.bytes_sent(), peer_,
                error.message);

@@ -1,20 +1,16 @@
 #include "gateway/openai/respond.h"
 
 #include <chrono>
-#include <random>
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
+
+#include "common/random_id.h"
 
 namespace tandem::gateway::openai {
 namespace json = boost::json;
 
 namespace {
-
-std::string random_hex() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return fmt::format("{:016x}{:016x}", rng(), rng());
-}
 
 json::array bytes_of(const std::string& s) {
   json::array a;
@@ -80,8 +76,8 @@ json::array completion_choices_json(const std::vector<CompletionChoice>& choices
 
 }  // namespace
 
-std::string make_chat_completion_id() { return "chatcmpl-" + random_hex(); }
-std::string make_completion_id() { return "cmpl-" + random_hex(); }
+std::string make_chat_completion_id() { return "chatcmpl-" + random_hex_id(); }
+std::string make_completion_id() { return "cmpl-" + random_hex_id(); }
 int64_t unix_seconds_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())

@@ -1,19 +1,16 @@
 #include "gateway/server/response_processing.h"
 
-#include <random>
 
 #include <fmt/format.h>
 
+#include "common/random_id.h"
 #include "gateway/text/tool_parsers/tool_parser_factory.h"
 
 namespace tandem::gateway::server {
 
 namespace {
 
-std::string make_call_id() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return fmt::format("call_{:016x}", rng());
-}
+std::string make_call_id() { return "call_" + random_hex_id(1); }
 
 }  // namespace
 
