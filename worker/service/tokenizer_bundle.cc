@@ -6,7 +6,11 @@
 #include <sstream>
 
 #include <openssl/evp.h>
+#include <spdlog/spdlog.h>
 #include <zlib.h>
+
+#include "worker/model/loader/gguf_file.h"
+#include "worker/service/tokenizer_hf_export.h"
 
 namespace tandem::service {
 
@@ -123,8 +127,16 @@ StatusOr<TokenizerBundle> build_tokenizer_bundle(const std::string& path) {
       return not_found("model directory '{}' has no tokenizer.json; GetTokenizer cannot serve a tokenizer", path);
     }
   } else if (fs::is_regular_file(path, ec)) {
-    ASSIGN_OR_RETURN(std::string gguf, tokenizer_only_gguf(path));
-    entries.emplace_back(std::string(kTokenizerGgufName), std::move(gguf));
+    ASSIGN_OR_RETURN(std::unique_ptr<model::GgufFile> gguf, model::GgufFile::open(path));
+    if (auto hf = export_hf_tokenizer(*gguf); hf.ok()) {
+      entries = std::move(*hf);
+    } else {
+      spdlog::warn("GetTokenizer: {}; the bundle carries tokenizer.gguf only (Tandem's gateway reads it, "
+                   "gateways that need HF files such as SMG will not)",
+                   hf.status().to_string());
+    }
+    ASSIGN_OR_RETURN(std::string small, tokenizer_only_gguf(path));
+    entries.emplace_back(std::string(kTokenizerGgufName), std::move(small));
   } else {
     return not_found("tokenizer path '{}' is neither a GGUF file nor a model directory", path);
   }

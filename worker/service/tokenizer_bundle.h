@@ -4,8 +4,12 @@
 //
 //   HF directory: tokenizer.json, tokenizer_config.json, special_tokens_map.json,
 //                 chat_template.jinja, generation_config.json — those present.
-//   GGUF file:    tokenizer.gguf — the model's GGUF header and every metadata key/value with zero
-//                 tensors (a few MB instead of the weights); text::load_tokenizer_from_gguf loads it.
+//   GGUF file:    tokenizer.json, tokenizer_config.json, special_tokens_map.json,
+//                 generation_config.json made from the GGUF metadata (tokenizer_hf_export.h; for
+//                 HF-only gateways such as SMG), then tokenizer.gguf — the model's GGUF header and
+//                 every metadata key/value with zero tensors (a few MB instead of the weights);
+//                 Tandem's gateway loads that one (text::load_tokenizer_from_gguf). A vocabulary
+//                 the HF export does not map ships tokenizer.gguf alone (logged once).
 //
 // Pure functions; any thread. Building reads the files once (the service caches the result).
 #pragma once

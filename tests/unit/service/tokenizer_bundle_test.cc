@@ -84,9 +84,12 @@ TEST(TokenizerBundle, GgufBundleOverGrpcLoadsAndEncodesLikeTheModel) {
 
   auto files = gateway::client::read_zip(data);
   ASSERT_TRUE(files.ok()) << files.status().to_string();
-  ASSERT_EQ(files->size(), 1u);
-  EXPECT_EQ((*files)[0].name, kTokenizerGgufName);
-  const std::string& gguf_bytes = (*files)[0].data;
+  // HF files for HF-only gateways (SMG), then the GGUF Tandem's gateway prefers.
+  ASSERT_EQ(files->size(), 5u);
+  EXPECT_EQ((*files)[0].name, "tokenizer.json");
+  EXPECT_EQ((*files)[3].name, "generation_config.json");
+  EXPECT_EQ((*files)[4].name, kTokenizerGgufName);
+  const std::string& gguf_bytes = (*files)[4].data;
   EXPECT_LT(gguf_bytes.size(), 20u << 20) << "weights must not travel";
 
   auto small = model::GgufFile::open_from_memory(gguf_bytes.data(), gguf_bytes.size(), "bundle");
