@@ -91,6 +91,17 @@ ApiResult<CompletionRequest> parse_completion_request(const json::object& body) 
     r.fail(unsupported_parameter_error("best_of", "best_of other than n is not supported"));
   }
   if (auto u = r.get_string("user")) out.user = *u;
+  if (r.ok() && out.prompts.size() > static_cast<std::size_t>(kMaxPrompts)) {
+    r.fail(invalid_value_error("prompt", fmt::format("a batch may hold at most {} prompts, got {}; split it into "
+                                                     "several requests", kMaxPrompts, out.prompts.size())));
+  }
+  if (r.ok() && out.prompts.size() * static_cast<std::size_t>(out.sampling.n) >
+                    static_cast<std::size_t>(kMaxCompletionChoices)) {
+    r.fail(invalid_value_error("n", fmt::format("{} prompts x n={} asks for {} choices; at most {} per request",
+                                                out.prompts.size(), out.sampling.n,
+                                                out.prompts.size() * static_cast<std::size_t>(out.sampling.n),
+                                                kMaxCompletionChoices)));
+  }
   if (!r.ok()) return *r.error();
   return out;
 }

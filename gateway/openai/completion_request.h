@@ -1,6 +1,7 @@
 // CompletionRequest: POST /v1/completions (the legacy text API), parsed and validated.
 // `prompt` may be a string, an array of strings, an array of token ids, or an array of arrays of
-// token ids; each becomes one Prompt (a batch of n>1 prompts is answered as separate choices).
+// token ids; each becomes one Prompt. A batch of P prompts with n samples each is answered with
+// P*n choices, index = prompt_index * n + sample_index (prompt-major, as OpenAI and SGLang).
 //
 // Threads: plain value type; parsing is a pure function (any thread).
 #pragma once
@@ -25,6 +26,10 @@ struct Prompt {
 };
 
 inline constexpr int kMaxLegacyLogprobs = 5;
+// A batch of prompts is answered with prompts x n choices; both are capped so one request cannot
+// flood the workers (400 naming the numbers over either limit).
+inline constexpr int kMaxPrompts = 64;
+inline constexpr int kMaxCompletionChoices = 128;
 
 struct CompletionRequest {
   std::string model;  // empty when not sent

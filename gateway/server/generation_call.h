@@ -1,8 +1,11 @@
 // GenerationCall: one Generate RPC to a worker, awaited from the HTTP handler's coroutine. gRPC
-// delivers messages on its own threads; they are queued here and the coroutine (on its
-// connection's strand) awaits them with next(), so no io thread ever blocks on gRPC.
+// delivers messages on its own threads; they are queued in a CallEvents queue and the coroutine
+// (on its connection's strand) awaits them with next(), so no io thread ever blocks on gRPC.
+// Several calls may share one queue (a completions request with several prompts runs one call
+// per prompt at once); each event carries the tag its call was started with.
 //
-// Threads: next() and cancel() on the handler's strand; the gRPC callbacks on gRPC threads.
+// Threads: CallEvents::next() and GenerationCall::cancel() on the handler's strand; push() from
+// gRPC threads.
 #pragma once
 
 #include <chrono>
@@ -25,25 +28,42 @@ class GenerateStream;
 
 namespace tandem::gateway::server {
 
-// A response message, or the call's final status (always last).
+// A response message, or the call's final status (always a call's last event).
 using CallEvent = std::variant<sglang::grpc::scheduler::GenerateResponse, Status>;
+
+struct TaggedEvent {
+  int tag = 0;
+  CallEvent event;
+};
+
+class CallEvents {
+ public:
+  explicit CallEvents(boost::asio::any_io_executor strand);
+  // The next event of any call on this queue, in arrival order.
+  boost::asio::awaitable<TaggedEvent> next();
+  void push(TaggedEvent ev);  // any thread
+
+ private:
+  struct Shared;
+  std::shared_ptr<Shared> shared_;  // gRPC callbacks hold it weakly
+  friend class GenerationCall;
+};
 
 class GenerationCall {
  public:
-  explicit GenerationCall(boost::asio::any_io_executor strand);
+  GenerationCall(CallEvents& events, int tag);
   ~GenerationCall();
 
   void start(client::WorkerClient& worker, const sglang::grpc::scheduler::GenerateRequest& request,
              std::chrono::milliseconds deadline);
-  // The next message, or the final status once the call is over.
-  boost::asio::awaitable<CallEvent> next();
-  // Cancels the RPC (the worker aborts the request and frees its KV); next() then yields
-  // CANCELLED. Idempotent.
+  // Cancels the RPC (the worker aborts the request and frees its KV); the queue then gets
+  // CANCELLED as this call's final status. Idempotent.
   void cancel();
+  int tag() const { return tag_; }
 
  private:
-  struct Shared;
-  std::shared_ptr<Shared> shared_;
+  std::weak_ptr<CallEvents::Shared> events_;
+  int tag_;
   std::shared_ptr<client::GenerateStream> stream_;
 };
 

@@ -162,8 +162,9 @@ asio::awaitable<void> handle_generation(GatewayApp& app, http::HttpRequest& req,
                                        : (p.rid.empty() ? openai::make_completion_id() : p.rid);
   ctx.meta.created = openai::unix_seconds_now();
   ctx.meta.model = p.model;
+  const int num_choices = p.num_choices();
   std::vector<std::unique_ptr<ChoiceState>> choices;
-  for (int i = 0; i < p.n; ++i) {
+  for (int i = 0; i < num_choices; ++i) {
     auto c = ChoiceState::create(model, p.choice, i);
     if (!c.ok()) {
       finish(400);
@@ -176,32 +177,51 @@ asio::awaitable<void> handle_generation(GatewayApp& app, http::HttpRequest& req,
   p.worker_request.set_stream(true);  // always: stop strings and disconnects can end it early
 
   auto strand = co_await asio::this_coro::executor;
-  routing::RouteRequest route;
-  route.tokens = p.prompt;
   const std::string& session = req.header("x-session-id");
   const std::string& user = session.empty() ? req.header("x-user-id") : session;
-  if (!user.empty()) route.routing_key = std::string_view(user);
+
+  // One worker call per prompt, all in flight at once; their events arrive on one queue, tagged
+  // with the call's tag. A retried prompt gets a new call and tag, so a stale call's late events
+  // are recognised and dropped.
+  struct PromptRun {
+    std::unique_ptr<GenerationCall> call;
+    std::string worker_id;
+    std::set<std::string> tried;
+    int attempt = 0;
+    bool streamed_any = false;  // a token of this prompt reached the client (no retry after that)
+    bool done = false;
+    int64_t cached_tokens = 0;
+  };
+  const size_t num_prompts = p.prompts.size();
+  std::vector<PromptRun> runs(num_prompts);
+  CallEvents events(strand);
+  int next_tag = 0;
+  std::vector<size_t> prompt_of_tag;  // tag -> prompt index
 
   std::mt19937_64 rng{std::random_device{}()};
-  std::set<std::string> tried;
-  bool streamed_any = false;  // a token reached this request (no retries after that)
   bool sse_started = false;
   std::optional<Clock::time_point> last_token;
-  std::unique_ptr<GenerationCall> call;
+  bool any_token = false;
   // The disconnect callback may outlive this coroutine (the connection keeps it): it reaches the
-  // call only through `live`, which is cleared when the handler ends.
+  // calls only through `live`, which is cleared when the handler ends.
   struct Live {
     bool client_gone = false;
-    GenerationCall* call = nullptr;
+    std::vector<GenerationCall*> calls;
+    void cancel_all() {
+      for (GenerationCall* c : calls) {
+        if (c) c->cancel();  // the worker aborts and frees the request's KV
+      }
+    }
   };
   auto live = std::make_shared<Live>();
+  live->calls.assign(num_prompts, nullptr);
   struct Clear {
     std::shared_ptr<Live> live;
-    ~Clear() { live->call = nullptr; }
+    ~Clear() { live->calls.assign(live->calls.size(), nullptr); }
   } clear{live};
   w.on_disconnect([live] {
     live->client_gone = true;
-    if (live->call) live->call->cancel();  // the worker aborts and frees the request's KV
+    live->cancel_all();
   });
   const bool& client_gone = live->client_gone;
 
@@ -209,7 +229,7 @@ asio::awaitable<void> handle_generation(GatewayApp& app, http::HttpRequest& req,
     if (sse_started) co_return;
     sse_started = true;
     if (!co_await w.start_sse()) co_return;
-    for (int i = 0; i < p.n; ++i) {
+    for (int i = 0; i < num_choices; ++i) {
       if (auto open = stream_open(ctx, i)) co_await w.send_event(*open);
     }
   };
@@ -217,95 +237,125 @@ asio::awaitable<void> handle_generation(GatewayApp& app, http::HttpRequest& req,
     co_await open_stream();
     co_await w.send_event(payload);
   };
+  auto request_id = [&](size_t k, int attempt) {
+    std::string id = num_prompts == 1 ? ctx.meta.id : fmt::format("{}-{}", ctx.meta.id, k);
+    return attempt == 0 ? id : fmt::format("{}-retry{}", id, attempt);
+  };
+  // Starts prompt k's next attempt; false when no worker is left to try.
+  auto dispatch = [&](size_t k) -> bool {
+    PromptRun& run = runs[k];
+    routing::RouteRequest route;
+    route.tokens = p.prompts[k].ids;
+    if (!user.empty()) route.routing_key = std::string_view(user);
+    std::optional<WorkerPool::Pick> pick = app.pool().pick(route, run.tried);
+    if (!pick) return false;
+    run.tried.insert(pick->id);
+    run.worker_id = pick->id;
+    m.worker_requests.with_labels({pick->id}).inc();
+    live->calls[k] = nullptr;
+    const int tag = next_tag++;
+    prompt_of_tag.push_back(k);
+    run.call = std::make_unique<GenerationCall>(events, tag);
+    run.call->start(*pick->client, worker_request_for(p, k, request_id(k, run.attempt)),
+                    app.config().request_timeout);
+    live->calls[k] = run.call.get();
+    if (client_gone) run.call->cancel();  // the client left while this request waited or backed off
+    return true;
+  };
+  auto total_cached = [&] {
+    int64_t total = 0;
+    for (const PromptRun& r : runs) total += r.cached_tokens;
+    return total;
+  };
+  auto prompt_done = [&](size_t k) {
+    for (int j = 0; j < p.n; ++j) {
+      const ChoiceState& c = *choices[k * p.n + j];
+      if (!c.finished() && !c.stopped_by_string()) return false;
+    }
+    return true;
+  };
 
   std::optional<openai::ApiError> error;
-  for (int attempt = 0; !client_gone; ++attempt) {
-    std::optional<WorkerPool::Pick> pick = app.pool().pick(route, tried);
-    if (!pick) {
-      error = openai::no_available_workers_error("no healthy worker is available");
-      break;  // never retried (ACCEPTANCE 18)
-    }
-    tried.insert(pick->id);
-    m.worker_requests.with_labels({pick->id}).inc();
-    p.worker_request.set_request_id(attempt == 0 ? ctx.meta.id
-                                                 : fmt::format("{}-retry{}", ctx.meta.id, attempt));
-    live->call = nullptr;
-    call = std::make_unique<GenerationCall>(strand);
-    call->start(*pick->client, p.worker_request, app.config().request_timeout);
-    live->call = call.get();
-    if (client_gone) call->cancel();  // the client left while this request waited or backed off
-    Status final_status = Status::Ok();
-    bool all_done = false;
-    while (!all_done) {
-      CallEvent ev = co_await call->next();
-      if (auto* st = std::get_if<Status>(&ev)) {
-        final_status = *st;
-        break;
+  size_t pending = num_prompts;
+  for (size_t k = 0; k < num_prompts && !error; ++k) {
+    // Never retried (ACCEPTANCE 18).
+    if (!dispatch(k)) error = openai::no_available_workers_error("no healthy worker is available");
+  }
+  while (pending > 0 && !error && !client_gone) {
+    TaggedEvent tagged = co_await events.next();
+    const size_t k = prompt_of_tag.at(static_cast<size_t>(tagged.tag));
+    PromptRun& run = runs[k];
+    if (run.done || run.call == nullptr || run.call->tag() != tagged.tag) continue;  // a stale call
+    if (auto* st = std::get_if<Status>(&tagged.event)) {
+      // The call ended without finishing every choice of its prompt.
+      Status final_status = *st;
+      const bool retryable = routing::is_retryable_status(final_status.code());
+      app.pool().record_result(run.worker_id, !retryable);
+      if (final_status.ok()) final_status = make_status(StatusCode::kInternal, "the worker ended the stream early");
+      if (!run.streamed_any && retryable &&
+          routing::should_retry(app.config().retry, run.attempt + 1, retryable, run.streamed_any)) {
+        m.retries.inc();
+        spdlog::warn("[{}] worker {} failed before the first token ({}); retrying", req.request_id, run.worker_id,
+                     final_status.to_string());
+        ++run.attempt;
+        asio::steady_timer timer(strand);
+        timer.expires_after(routing::backoff(app.config().retry, run.attempt, rng));
+        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (client_gone) break;
+        if (!dispatch(k)) error = openai::no_available_workers_error("no healthy worker is available");
+        continue;
       }
-      const spb::GenerateResponse& msg = std::get<spb::GenerateResponse>(ev);
-      if (msg.has_chunk()) {
-        const spb::GenerateStreamChunk& ch = msg.chunk();
-        const int index = static_cast<int>(ch.index());
-        if (index < 0 || index >= p.n || ch.token_ids_size() == 0) continue;
-        if (!streamed_any) m.ttft.observe(seconds_since(t0));
-        if (last_token) m.itl.observe(std::chrono::duration<double>(Clock::now() - *last_token).count());
-        last_token = Clock::now();
-        streamed_any = true;
-        ctx.cached_tokens = std::max<int64_t>(ctx.cached_tokens, ch.cached_tokens());
-        ChoiceState& c = *choices[index];
-        const bool was_finished = c.finished() || c.stopped_by_string();
-        std::vector<int32_t> ids(ch.token_ids().begin(), ch.token_ids().end());
-        ChoiceDelta d = c.on_tokens(ids, logprobs_of(ch.output_logprobs()));
-        if (was_finished) continue;
-        if (p.stream) {
-          if (auto payload = stream_delta(ctx, c, d)) co_await send(*payload);
-          if (d.stopped) co_await send(stream_close(ctx, c));
-        }
-      } else if (msg.has_complete()) {
-        const spb::GenerateComplete& done = msg.complete();
-        const int index = static_cast<int>(done.index());
-        if (index < 0 || index >= p.n) continue;
-        streamed_any = true;
-        ctx.cached_tokens = std::max<int64_t>(ctx.cached_tokens, done.cached_tokens());
-        ChoiceState& c = *choices[index];
-        const bool by_string = c.stopped_by_string();
-        ChoiceDelta d = c.on_finish(done.finish_reason());
-        if (p.stream && !by_string) {
-          if (auto payload = stream_delta(ctx, c, d)) co_await send(*payload);
-          co_await send(stream_close(ctx, c));
-        }
-      }
-      all_done = true;
-      for (const auto& c : choices) all_done = all_done && (c->finished() || c->stopped_by_string());
-      if (client_gone) break;
-    }
-    if (all_done) {
-      call->cancel();  // stop strings may have ended it before the worker did: abort the rest
-      app.pool().record_result(pick->id, true);
+      error = error_from_worker(final_status);
       break;
     }
-    if (client_gone) break;
-    // The call ended without finishing every choice.
-    const bool retryable = routing::is_retryable_status(final_status.code());
-    app.pool().record_result(pick->id, !retryable);
-    if (final_status.ok()) final_status = make_status(StatusCode::kInternal, "the worker ended the stream early");
-    if (!streamed_any && retryable &&
-        routing::should_retry(app.config().retry, attempt + 1, retryable, streamed_any)) {
-      m.retries.inc();
-      spdlog::warn("[{}] worker {} failed before the first token ({}); retrying", req.request_id,
-                   pick->id, final_status.to_string());
-      asio::steady_timer timer(strand);
-      timer.expires_after(routing::backoff(app.config().retry, attempt + 1, rng));
-      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-      continue;
+    const spb::GenerateResponse& msg = std::get<spb::GenerateResponse>(tagged.event);
+    if (msg.has_chunk()) {
+      const spb::GenerateStreamChunk& ch = msg.chunk();
+      const int sample = static_cast<int>(ch.index());
+      if (sample < 0 || sample >= p.n || ch.token_ids_size() == 0) continue;
+      if (!any_token) m.ttft.observe(seconds_since(t0));
+      if (last_token) m.itl.observe(std::chrono::duration<double>(Clock::now() - *last_token).count());
+      last_token = Clock::now();
+      any_token = true;
+      run.streamed_any = true;
+      run.cached_tokens = std::max<int64_t>(run.cached_tokens, ch.cached_tokens());
+      ctx.cached_tokens = total_cached();
+      ChoiceState& c = *choices[k * p.n + sample];
+      const bool was_finished = c.finished() || c.stopped_by_string();
+      std::vector<int32_t> ids(ch.token_ids().begin(), ch.token_ids().end());
+      ChoiceDelta d = c.on_tokens(ids, logprobs_of(ch.output_logprobs()));
+      if (was_finished) continue;
+      if (p.stream) {
+        if (auto payload = stream_delta(ctx, c, d)) co_await send(*payload);
+        if (d.stopped) co_await send(stream_close(ctx, c));
+      }
+    } else if (msg.has_complete()) {
+      const spb::GenerateComplete& done = msg.complete();
+      const int sample = static_cast<int>(done.index());
+      if (sample < 0 || sample >= p.n) continue;
+      run.streamed_any = true;
+      run.cached_tokens = std::max<int64_t>(run.cached_tokens, done.cached_tokens());
+      ctx.cached_tokens = total_cached();
+      ChoiceState& c = *choices[k * p.n + sample];
+      const bool by_string = c.stopped_by_string();
+      ChoiceDelta d = c.on_finish(done.finish_reason());
+      if (p.stream && !by_string) {
+        if (auto payload = stream_delta(ctx, c, d)) co_await send(*payload);
+        co_await send(stream_close(ctx, c));
+      }
     }
-    error = error_from_worker(final_status);
-    break;
+    if (prompt_done(k)) {
+      run.call->cancel();  // stop strings may have ended it before the worker did: abort the rest
+      app.pool().record_result(run.worker_id, true);
+      run.done = true;
+      --pending;
+    }
   }
+  if (error || client_gone) live->cancel_all();  // the other prompts' calls are not wanted any more
 
   ctx.e2e_seconds = seconds_since(t0);
   m.e2e.observe(ctx.e2e_seconds);
-  m.prompt_tokens.inc(static_cast<double>(p.prompt.size()));
+  m.prompt_tokens.inc(static_cast<double>(p.prompt_tokens()));
   for (const auto& c : choices) m.completion_tokens.inc(static_cast<double>(c->completion_tokens()));
   if (client_gone) {
     finish(499);

@@ -12,7 +12,7 @@ openai::GenerateResult native_result(const ResponseContext& ctx, const ChoiceSta
   r.text = c.text();
   r.output_ids = c.output_ids();
   r.id = ctx.meta.id;
-  r.prompt_tokens = static_cast<int64_t>(ctx.request->prompt.size());
+  r.prompt_tokens = ctx.request->prompt_tokens();
   r.completion_tokens = c.completion_tokens();
   r.cached_tokens = ctx.cached_tokens;
   r.e2e_latency = ctx.e2e_seconds;
@@ -55,7 +55,7 @@ std::optional<openai::CompletionLogprobs> legacy_logprobs(const std::vector<open
 openai::Usage usage_of(const ResponseContext& ctx,
                        const std::vector<std::unique_ptr<ChoiceState>>& choices) {
   openai::Usage u;
-  u.prompt_tokens = static_cast<int64_t>(ctx.request->prompt.size());
+  u.prompt_tokens = ctx.request->prompt_tokens();  // once per prompt, not per sample (OpenAI)
   for (const auto& c : choices) u.completion_tokens += c->completion_tokens();
   u.cached_tokens = ctx.cached_tokens;
   return u;
@@ -65,7 +65,7 @@ std::optional<std::string> stream_open(const ResponseContext& ctx, int index) {
   if (ctx.request->kind == ApiKind::kCompletion && ctx.request->echo) {
     openai::CompletionChoice c;
     c.index = index;
-    c.text = ctx.request->prompt_text;
+    c.text = ctx.request->prompt_of_choice(index).text;
     return openai::completion_chunk_json(ctx.meta, {c});
   }
   if (ctx.request->kind != ApiKind::kChat) return std::nullopt;
@@ -159,7 +159,7 @@ std::string full_response(const ResponseContext& ctx,
       for (const auto& c : choices) {
         openai::CompletionChoice ch;
         ch.index = c->index();
-        ch.text = ctx.request->echo ? ctx.request->prompt_text + c->content() : c->content();
+        ch.text = ctx.request->echo ? ctx.request->prompt_of_choice(c->index()).text + c->content() : c->content();
         ch.finish_reason = c->finish_reason();
         ch.logprobs = legacy_logprobs(c->logprobs(), ctx.request->logprobs);
         out.push_back(std::move(ch));

@@ -1,5 +1,7 @@
 #include "gateway/server/request_preparation.h"
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 
 namespace tandem::gateway::server {
@@ -70,22 +72,19 @@ std::optional<ApiError> check_model(const std::string& asked, const ModelContext
   return std::nullopt;
 }
 
-std::optional<ApiError> set_prompt(std::vector<int32_t> ids, const ModelContext& model,
-                                   int64_t max_prompt, PreparedRequest& out) {
-  if (ids.empty()) return openai::invalid_value_error("prompt", "the prompt is empty");
+// Checks one prompt's ids and appends it; `param` names it in errors ("prompt", "prompt[3]").
+std::optional<ApiError> add_prompt(std::vector<int32_t> ids, std::string text, const ModelContext& model,
+                                   int64_t max_prompt, const std::string& param, PreparedRequest& out) {
+  if (ids.empty()) return openai::invalid_value_error(param, "the prompt is empty");
   for (int32_t id : ids) {
     if (id < 0 || (model.vocab_size > 0 && id >= model.vocab_size)) {
-      return openai::invalid_value_error("prompt",
-                                         fmt::format("token id {} is outside the vocabulary", id));
+      return openai::invalid_value_error(param, fmt::format("token id {} is outside the vocabulary", id));
     }
   }
   if (max_prompt > 0 && static_cast<int64_t>(ids.size()) > max_prompt) {
     return openai::context_length_error(static_cast<long long>(ids.size()), 0, max_prompt);
   }
-  out.prompt = std::move(ids);
-  spb::TokenizedInput* t = out.worker_request.mutable_tokenized();
-  for (int32_t id : out.prompt) t->add_input_ids(static_cast<uint32_t>(id));
-  t->set_original_text(out.prompt_text);
+  out.prompts.push_back(PromptInput{std::move(ids), std::move(text)});
   return std::nullopt;
 }
 
@@ -130,6 +129,23 @@ void set_logprobs(bool want, int top, PreparedRequest& out) {
 }
 
 }  // namespace
+
+int64_t PreparedRequest::prompt_tokens() const {
+  int64_t total = 0;
+  for (const PromptInput& p : prompts) total += static_cast<int64_t>(p.ids.size());
+  return total;
+}
+
+spb::GenerateRequest worker_request_for(const PreparedRequest& p, size_t prompt_index, const std::string& request_id) {
+  spb::GenerateRequest r = p.worker_request;
+  r.set_request_id(request_id);
+  const PromptInput& in = p.prompts.at(prompt_index);
+  spb::TokenizedInput* t = r.mutable_tokenized();
+  t->clear_input_ids();
+  for (int32_t id : in.ids) t->add_input_ids(static_cast<uint32_t>(id));
+  t->set_original_text(in.text);
+  return r;
+}
 
 ApiResult<PreparedRequest> prepare_chat(const openai::ChatCompletionRequest& req,
                                         const ModelContext& model, int64_t max_prompt) {
@@ -184,12 +200,11 @@ ApiResult<PreparedRequest> prepare_chat(const openai::ChatCompletionRequest& req
     return openai::invalid_value_error("messages", "the chat template rejected the conversation: " +
                                                        prompt.status().message());
   }
-  out.prompt_text = *prompt;
   // The template writes BOS itself when the model wants one; a duplicate BOS is dropped only when
   // it is the model's BOS id (ACCEPTANCE 23).
   std::vector<int32_t> ids = model.tokenizer->encode(*prompt, /*add_special_tokens=*/false);
-  if (auto e = set_prompt(std::move(ids), model, max_prompt, out)) return *e;
-  if (auto e = fill_sampling(req.sampling, model, static_cast<int64_t>(out.prompt.size()), out)) {
+  if (auto e = add_prompt(std::move(ids), *prompt, model, max_prompt, "messages", out)) return *e;
+  if (auto e = fill_sampling(req.sampling, model, out.prompt_tokens(), out)) {
     return *e;
   }
   set_logprobs(req.logprobs, req.top_logprobs, out);
@@ -201,28 +216,24 @@ ApiResult<PreparedRequest> prepare_chat(const openai::ChatCompletionRequest& req
 ApiResult<PreparedRequest> prepare_completion(const openai::CompletionRequest& req,
                                               const ModelContext& model, int64_t max_prompt) {
   if (auto e = check_model(req.model, model)) return *e;
-  if (req.prompts.size() != 1) {
-    return openai::invalid_value_error(
-        "prompt", fmt::format("batches of prompts are not supported yet ({} given); send one "
-                              "prompt per request", req.prompts.size()));
-  }
   PreparedRequest out;
   out.kind = ApiKind::kCompletion;
   out.model = model.served_model_name;
   out.echo = req.echo;
   out.stream = req.stream;
   out.include_usage = req.include_usage;
-  const openai::Prompt& p = req.prompts.front();
-  std::vector<int32_t> ids;
-  if (p.is_tokens) {
-    ids = p.token_ids;
-    out.prompt_text = model.tokenizer->decode(ids, false);
-  } else {
-    out.prompt_text = p.text;
-    ids = model.tokenizer->encode(p.text, /*add_special_tokens=*/true);
+  const bool batch = req.prompts.size() > 1;
+  for (size_t i = 0; i < req.prompts.size(); ++i) {
+    const openai::Prompt& p = req.prompts[i];
+    std::vector<int32_t> ids = p.is_tokens ? p.token_ids : model.tokenizer->encode(p.text, /*add_special_tokens=*/true);
+    std::string text = p.is_tokens ? model.tokenizer->decode(p.token_ids, false) : p.text;
+    const std::string param = batch ? fmt::format("prompt[{}]", i) : "prompt";
+    if (auto e = add_prompt(std::move(ids), std::move(text), model, max_prompt, param, out)) return *e;
   }
-  if (auto e = set_prompt(std::move(ids), model, max_prompt, out)) return *e;
-  if (auto e = fill_sampling(req.sampling, model, static_cast<int64_t>(out.prompt.size()), out)) {
+  // Length limits hold per prompt: each is its own sequence on the worker.
+  int64_t longest = 0;
+  for (const PromptInput& p : out.prompts) longest = std::max<int64_t>(longest, static_cast<int64_t>(p.ids.size()));
+  if (auto e = fill_sampling(req.sampling, model, longest, out)) {
     return *e;
   }
   set_logprobs(req.logprobs.has_value(), req.logprobs.value_or(0), out);
@@ -237,15 +248,16 @@ ApiResult<PreparedRequest> prepare_generate(const openai::GenerateRequest& req,
   out.stream = req.stream;
   out.rid = req.rid;
   std::vector<int32_t> ids;
+  std::string text;
   if (req.input_ids) {
     ids = *req.input_ids;
-    out.prompt_text = model.tokenizer->decode(ids, false);
+    text = model.tokenizer->decode(ids, false);
   } else {
-    out.prompt_text = req.text.value_or("");
-    ids = model.tokenizer->encode(out.prompt_text, /*add_special_tokens=*/true);
+    text = req.text.value_or("");
+    ids = model.tokenizer->encode(text, /*add_special_tokens=*/true);
   }
-  if (auto e = set_prompt(std::move(ids), model, max_prompt, out)) return *e;
-  if (auto e = fill_sampling(req.sampling, model, static_cast<int64_t>(out.prompt.size()), out)) {
+  if (auto e = add_prompt(std::move(ids), std::move(text), model, max_prompt, "prompt", out)) return *e;
+  if (auto e = fill_sampling(req.sampling, model, out.prompt_tokens(), out)) {
     return *e;
   }
   set_logprobs(req.return_logprob, req.top_logprobs_num, out);

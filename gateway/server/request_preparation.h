@@ -20,11 +20,19 @@ namespace tandem::gateway::server {
 
 enum class ApiKind { kChat, kCompletion, kGenerate };
 
+// One prompt of a request: its token ids and its text (completions echo / native responses).
+struct PromptInput {
+  std::vector<int32_t> ids;
+  std::string text;
+};
+
 struct PreparedRequest {
   ApiKind kind = ApiKind::kChat;
   std::string model;                 // name echoed in responses
-  std::vector<int32_t> prompt;
-  std::string prompt_text;           // completions echo / native responses
+  // At least one. Only completions carry several ("prompt": [...]): each is its own worker
+  // request with n samples, and choice index = prompt_index * n + sample_index (prompt-major,
+  // as OpenAI and SGLang number them).
+  std::vector<PromptInput> prompts;
   bool echo = false;                 // completions: the prompt is prepended to the text
   int n = 1;
   bool stream = false;
@@ -32,9 +40,19 @@ struct PreparedRequest {
   bool logprobs = false;
   int top_logprobs = 0;
   ChoiceOptions choice;              // stop strings, parsers
-  sglang::grpc::scheduler::GenerateRequest worker_request;  // request_id filled at dispatch
+  // The worker request for every prompt: request_id and tokenized input are filled at dispatch
+  // (worker_request_for).
+  sglang::grpc::scheduler::GenerateRequest worker_request;
   std::string rid;                   // client-chosen id (/generate rid), may be empty
+
+  int num_choices() const { return static_cast<int>(prompts.size()) * n; }
+  int64_t prompt_tokens() const;  // summed over the prompts (usage)
+  const PromptInput& prompt_of_choice(int choice_index) const { return prompts[choice_index / n]; }
 };
+
+// The request to send for prompts[prompt_index], with `request_id`.
+sglang::grpc::scheduler::GenerateRequest worker_request_for(const PreparedRequest& p, size_t prompt_index,
+                                                            const std::string& request_id);
 
 openai::ApiResult<PreparedRequest> prepare_chat(const openai::ChatCompletionRequest& req,
                                                 const ModelContext& model, int64_t max_prompt);

@@ -83,6 +83,57 @@ def test_completion_echo(served):
     assert len(r.choices[0].text) > len("The capital of France is")
 
 
+BATCH = ["The capital of France is", "Once upon a time", "1, 2, 3, 4,"]
+
+
+def test_completions_batch_of_prompts_is_prompt_major_with_summed_usage(served):
+    """prompt=[...] answers len(prompts) * n choices, index = prompt_i * n + j, each equal to the
+    same prompt sent alone; usage counts each prompt once and every generated token."""
+    c = served.client()
+    kw = dict(model="default", max_tokens=6, temperature=0)
+    alone = [c.completions.create(prompt=p, **kw) for p in BATCH]
+    r = c.completions.create(prompt=BATCH, n=2, **kw)
+    assert [ch.index for ch in r.choices] == list(range(6))
+    for i, single in enumerate(alone):
+        for j in range(2):
+            assert r.choices[i * 2 + j].text == single.choices[0].text, (i, j)
+    assert r.usage.prompt_tokens == sum(a.usage.prompt_tokens for a in alone)
+    assert r.usage.completion_tokens == 2 * sum(a.usage.completion_tokens for a in alone)
+    assert r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens
+    # A batch of token-id prompts answers like each prompt alone.
+    token_batch = c.completions.create(prompt=[[1, 504, 3575], [1, 9763]], **kw)
+    assert len(token_batch.choices) == 2
+    assert token_batch.choices[0].text == c.completions.create(prompt=[1, 504, 3575], **kw).choices[0].text
+    assert token_batch.choices[1].text == c.completions.create(prompt=[1, 9763], **kw).choices[0].text
+
+
+def test_completions_batch_streaming_matches_non_streaming(served):
+    c = served.client()
+    kw = dict(model="default", prompt=BATCH, max_tokens=6, temperature=0, echo=True)
+    whole = c.completions.create(**kw)
+    texts, usage = {}, None
+    for chunk in c.completions.create(stream=True, stream_options={"include_usage": True}, **kw):
+        for ch in chunk.choices:
+            texts[ch.index] = texts.get(ch.index, "") + ch.text
+        if chunk.usage:
+            usage = chunk.usage
+    assert texts == {ch.index: ch.text for ch in whole.choices}
+    assert all(texts[i].startswith(BATCH[i]) for i in range(len(BATCH)))  # echo per prompt
+    assert usage.prompt_tokens == whole.usage.prompt_tokens
+    assert usage.completion_tokens == whole.usage.completion_tokens
+
+
+def test_completions_batch_limits_are_a_clear_400(served):
+    status, err = post(served, "/v1/completions", {"prompt": ["x"] * 65, "max_tokens": 1})
+    assert status == 400 and err["error"]["param"] == "prompt", err
+    status, err = post(served, "/v1/completions", {"prompt": ["x"] * 9, "n": 16, "max_tokens": 1})
+    assert status == 400 and err["error"]["param"] == "n", err
+    status, err = post(served, "/v1/completions", {"prompt": ["ok", [1, 2]], "max_tokens": 1})
+    assert status == 400 and err["error"]["param"] == "prompt[1]", err
+    status, err = post(served, "/v1/completions", {"prompt": [[1, 2], [99999999]], "max_tokens": 1})
+    assert status == 400 and err["error"]["param"] == "prompt[1]", err
+
+
 def test_chat_logprobs_one_per_token(served):
     r = served.client().chat.completions.create(model="default", messages=CAPITAL, max_tokens=10,
                                                 temperature=0, logprobs=True, top_logprobs=3)

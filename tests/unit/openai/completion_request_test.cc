@@ -53,6 +53,31 @@ TEST(CompletionRequest, PromptForms) {
   EXPECT_EQ(batches->prompts[1].token_ids, (std::vector<int32_t>{4, 5}));
 }
 
+// Batches are capped at kMaxPrompts prompts and kMaxCompletionChoices choices (prompts x n); the
+// limits themselves are accepted.
+TEST(CompletionRequest, BatchLimits) {
+  auto prompts_json = [](int count) {
+    std::string s = "[";
+    for (int i = 0; i < count; ++i) s += (i ? ",\"p" : "\"p") + std::to_string(i) + "\"";
+    return s + "]";
+  };
+  auto at_limit = parse_completion_request(R"({"prompt":)" + prompts_json(kMaxPrompts) + "}");
+  ASSERT_TRUE(at_limit.ok()) << at_limit.error().message;
+  EXPECT_EQ(at_limit->prompts.size(), static_cast<size_t>(kMaxPrompts));
+  EXPECT_EQ(at_limit->prompts[kMaxPrompts - 1].text, "p63");
+  EXPECT_API_ERROR(parse_completion_request(R"({"prompt":)" + prompts_json(kMaxPrompts + 1) + "}"), 400,
+                   "invalid_value", "prompt");
+  // 8 prompts x n=16 = 128 choices: allowed; 9 x 16 = 144: refused, naming n.
+  auto full = parse_completion_request(R"({"n":16,"prompt":)" + prompts_json(8) + "}");
+  ASSERT_TRUE(full.ok()) << full.error().message;
+  auto over = parse_completion_request(R"({"n":16,"prompt":)" + prompts_json(9) + "}");
+  EXPECT_API_ERROR(over, 400, "invalid_value", "n");
+  EXPECT_NE(over.error().message.find("144"), std::string::npos) << over.error().message;
+  // Token-id batches count the same way.
+  EXPECT_API_ERROR(parse_completion_request(R"({"n":16,"prompt":[[1],[2],[3],[4],[5],[6],[7],[8],[9]]})"), 400,
+                   "invalid_value", "n");
+}
+
 TEST(CompletionRequest, Errors) {
   EXPECT_API_ERROR(parse_completion_request("nope"), 400, "invalid_json", "");
   EXPECT_API_ERROR(parse_completion_request(R"({"model":"m"})"), 400, "missing_field", "prompt");
