@@ -186,6 +186,7 @@ asio::awaitable<void> handle_generation(GatewayApp& app, http::HttpRequest& req,
   struct PromptRun {
     std::unique_ptr<GenerationCall> call;
     std::string worker_id;
+    std::optional<WorkerPool::Pick> pick;  // holds the worker's in-flight ticket while the call runs
     std::set<std::string> tried;
     int attempt = 0;
     bool streamed_any = false;  // a token of this prompt reached the client (no retry after that)
@@ -247,16 +248,17 @@ asio::awaitable<void> handle_generation(GatewayApp& app, http::HttpRequest& req,
     routing::RouteRequest route;
     route.tokens = p.prompts[k].ids;
     if (!user.empty()) route.routing_key = std::string_view(user);
-    std::optional<WorkerPool::Pick> pick = app.pool().pick(route, run.tried);
-    if (!pick) return false;
-    run.tried.insert(pick->id);
-    run.worker_id = pick->id;
-    m.worker_requests.with_labels({pick->id}).inc();
     live->calls[k] = nullptr;
+    run.call.reset();  // the previous attempt's call, before its ticket goes
+    run.pick = app.pool().pick(route, run.tried);
+    if (!run.pick) return false;
+    run.tried.insert(run.pick->id);
+    run.worker_id = run.pick->id;
+    m.worker_requests.with_labels({run.worker_id}).inc();
     const int tag = next_tag++;
     prompt_of_tag.push_back(k);
     run.call = std::make_unique<GenerationCall>(events, tag);
-    run.call->start(*pick->client, worker_request_for(p, k, request_id(k, run.attempt)),
+    run.call->start(*run.pick->client, worker_request_for(p, k, request_id(k, run.attempt)),
                     app.config().request_timeout);
     live->calls[k] = run.call.get();
     if (client_gone) run.call->cancel();  // the client left while this request waited or backed off

@@ -117,7 +117,8 @@ StatusOr<GgufTokenizerMeta> read_meta(const model::GgufFile& g) {
       out->reset();
     }
   }
-  for (auto [key, out] : {std::pair{"tokenizer.ggml.add_bos_token", &m.add_bos}, {"tokenizer.ggml.add_eos_token", &m.add_eos}}) {
+  for (auto [key, out] :
+       {std::pair{"tokenizer.ggml.add_bos_token", &m.add_bos}, {"tokenizer.ggml.add_eos_token", &m.add_eos}}) {
     if (!g.has(key)) continue;
     ASSIGN_OR_RETURN(*out, g.get_bool(key));
   }

@@ -106,9 +106,10 @@ TEST_F(WorkerClientTest, UnaryCallsAndErrors) {
 TEST_F(WorkerClientTest, GetTokenizerVerifiesAndUnzips) {
   auto files = client_->get_tokenizer().get();
   ASSERT_TRUE(files.ok()) << files.status().to_string();
-  ASSERT_EQ(files->files.size(), 1u);
-  EXPECT_EQ(files->files[0].name, "tokenizer.gguf");
-  EXPECT_EQ(files->files[0].data.substr(0, 4), "GGUF");
+  ASSERT_EQ(files->files.size(), 5u);  // the HF files made from the GGUF, then the GGUF
+  EXPECT_EQ(files->files[0].name, "tokenizer.json");
+  EXPECT_EQ(files->files[4].name, "tokenizer.gguf");
+  EXPECT_EQ(files->files[4].data.substr(0, 4), "GGUF");
 }
 
 }  // namespace
