@@ -6,9 +6,8 @@
 #
 # Env: TANDEM_BUILD_DIR (default build), MODEL (default: the bundled SmolLM2 GGUF), THREADS (2),
 # NUM_PROMPTS (300), CONCURRENCY ("1 16"), SMG (path to the `smg` executable; empty: skip SMG),
-# SMG_TOKENIZER (an HF tokenizer dir for SMG, e.g. made from the GGUF with transformers:
-# AutoTokenizer.from_pretrained(dir, gguf_file=...).save_pretrained(out)), CACHE (hot | cold, see
-# below), OUT (results dir).
+# CACHE (hot | cold, see below), OUT (results dir). SMG loads the tokenizer from the worker's
+# GetTokenizer bundle (HF files exported from the GGUF).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${TANDEM_BUILD_DIR:-$ROOT/build}
@@ -18,7 +17,6 @@ THREADS=${THREADS:-2}
 NUM_PROMPTS=${NUM_PROMPTS:-300}
 CONCURRENCY=${CONCURRENCY:-"1 16"}
 SMG=${SMG:-}
-SMG_TOKENIZER=${SMG_TOKENIZER:-}
 OUT=${OUT:-$(mktemp -d /tmp/gateway-overhead.XXXXXX)}
 mkdir -p "$OUT"
 
@@ -56,10 +54,6 @@ if [ -n "$SMG" ]; then
     sleep 0.2
   done
   [ -n "${SMG_MODEL:-}" ] || { echo "smg did not start:"; cat "$OUT/smg.log"; exit 1; }
-  # SMG reads no GGUF tokenizer (neither the worker's model path nor its GetTokenizer bundle):
-  # register the HF tokenizer made from the same GGUF for the served model.
-  curl -sf -X POST "http://127.0.0.1:$SMG_PORT/v1/tokenizers" -H 'content-type: application/json' \
-    -d "{\"name\": \"$SMG_MODEL\", \"source\": \"$SMG_TOKENIZER\"}" >/dev/null
   for _ in $(seq 300); do
     curl -sf "http://127.0.0.1:$SMG_PORT/v1/completions" -H 'content-type: application/json' \
       -d "{\"model\": \"$SMG_MODEL\", \"prompt\": \"hi\", \"max_tokens\": 1}" >/dev/null && break
