@@ -86,10 +86,16 @@ pb::Envelope raw_reserve(int32_t room) {
   return res;
 }
 
+std::vector<std::string>& ipc_paths() {
+  static std::vector<std::string> paths;
+  return paths;
+}
+
 std::string bind_for(const std::string& kind) {
   static int n = 0;
   if (kind == "tcp") return "tcp://127.0.0.1:0";
-  return fmt::format("ipc:///tmp/tandem-pd-test-{}-{}", getpid(), n++);
+  ipc_paths().push_back(fmt::format("/tmp/tandem-pd-test-{}-{}", getpid(), n++));
+  return "ipc://" + ipc_paths().back();
 }
 
 class PdTransport : public ::testing::TestWithParam<std::string> {
@@ -101,6 +107,12 @@ class PdTransport : public ::testing::TestWithParam<std::string> {
     auto d = make_decode_transport("zmq", layout(), fast_options());
     ASSERT_TRUE(d.ok());
     decode = std::move(*d);
+  }
+  void TearDown() override {
+    prefill.reset();
+    decode.reset();
+    for (const std::string& p : ipc_paths()) unlink(p.c_str());  // sockets libzmq left behind
+    ipc_paths().clear();
   }
   std::unique_ptr<PrefillTransport> prefill;
   std::unique_ptr<DecodeTransport> decode;
