@@ -5,10 +5,21 @@
 namespace tandem::runtime {
 
 KvCache::KvCache(int num_layers, int32_t num_slots, int kv_dim, DType dtype)
+    : KvCache(num_layers, num_slots, kv_dim, dtype, nullptr) {}
+
+KvCache::KvCache(int num_layers, int32_t num_slots, int kv_dim, DType dtype, kernels::Backend* backend)
     : num_layers_(num_layers), kv_dim_(kv_dim), dtype_(dtype), allocator_(num_slots) {
   CHECK(dtype == DType::kF32 || dtype == DType::kF16 || dtype == DType::kBF16,
         "KV cache dtype must be F32, F16 or BF16, got {}", dtype_name(dtype));
   const size_t layer_bytes = static_cast<size_t>(num_slots) * row_bytes(dtype, kv_dim);
+  if (backend && backend->is_device()) {
+    // Unwritten slots are never read (attention reads only stored context), so no clearing.
+    for (int l = 0; l < num_layers; ++l) {
+      dk_.emplace_back(*backend, layer_bytes);
+      dv_.emplace_back(*backend, layer_bytes);
+    }
+    return;
+  }
   k_.resize(num_layers);
   v_.resize(num_layers);
   for (int l = 0; l < num_layers; ++l) {
