@@ -1,10 +1,13 @@
 // End to end on the GPU: the default model (SmolLM2-135M, Q4_1 GGUF) on the CUDA backend against
 // the CPU backend, 8 prompts × 32 greedy tokens run as one ragged batch (prefill all, then decode
 // all). Three checks:
-// - teacher forced (CUDA fed the CPU's tokens): per step, logits within a bf16 tolerance
-//   (‖Δ‖/‖cpu‖ < 5e-2: CUDA multiplies bf16 weights and activations, the CPU Q4_1 weights and
-//   int8-quantized activations) and the same argmax unless the CPU's own top-2 margin there is
-//   below kMarginTol (a near tie that either rounding may flip);
+// - teacher forced (CUDA fed the CPU's tokens): per step, logits within a bf16 tolerance and the
+//   same argmax unless the CPU's own top-2 margin there is below kMarginTol (a near tie that
+//   either rounding may flip). CUDA multiplies bf16-rounded weights and activations, the CPU the
+//   Q4_1 weights with int8-quantized activations; over 30 layers that differs by ‖Δ‖/‖cpu‖ of
+//   about 2-5e-2 per logit row (first H100 run: worst row 6.9e-2 of 256, one row above 5e-2), so
+//   the bounds are 1e-1 for any row and 4e-2 for the mean over rows. A wrong kernel (a head,
+//   a position, a slot off) moves every row far past both;
 // - free running: the CUDA greedy tokens equal the CPU's; where one differs the test prints the
 //   step and the CPU margin, and fails unless that margin is below kMarginTol;
 // - the same teacher-forced logits check with a bf16 KV cache on the device.
@@ -26,7 +29,8 @@ namespace {
 
 constexpr int kSteps = 32;
 constexpr float kMarginTol = 0.25f;  // logits (nats); a flip inside it is a tie, not a bug
-constexpr double kLogitTol = 5e-2;
+constexpr double kLogitTol = 1e-1;      // any row
+constexpr double kLogitMeanTol = 4e-2;  // mean over rows
 
 const char* const kPrompts[] = {
     "The capital of France is",
@@ -108,12 +112,13 @@ class CudaModel : public testing::CudaTest {
 
   // Logits and argmax of a teacher-forced CUDA run against the CPU run.
   void compare_forced(const GreedyRun& cpu, const GreedyRun& gpu, const char* label) {
-    double worst = 0;
+    double worst = 0, sum = 0;
     int flips = 0;
     for (size_t i = 0; i < prompts_.size(); ++i) {
       for (int s = 0; s < kSteps; ++s) {
         const double e = testing::rel_error(gpu.logits[i][s], cpu.logits[i][s]);
         worst = std::max(worst, e);
+        sum += e;
         EXPECT_LT(e, kLogitTol) << label << " prompt " << i << " step " << s;
         if (gpu.tokens[i][s] != cpu.tokens[i][s]) {
           ++flips;
@@ -124,8 +129,11 @@ class CudaModel : public testing::CudaTest {
         }
       }
     }
-    fmt::print("{}: worst per-step logits rel error {:.3e} (tolerance {:.0e}); argmax flips {} of {}\n", label, worst,
-               kLogitTol, flips, prompts_.size() * kSteps);
+    const double mean = sum / (prompts_.size() * kSteps);
+    EXPECT_LT(mean, kLogitMeanTol) << label;
+    fmt::print("{}: logits rel error per step: mean {:.3e} (tolerance {:.0e}), worst {:.3e} (tolerance {:.0e}); "
+               "argmax flips {} of {}\n",
+               label, mean, kLogitMeanTol, worst, kLogitTol, flips, prompts_.size() * kSteps);
   }
 
   std::unique_ptr<Backend> cpu_be_;
