@@ -107,6 +107,23 @@ class Backend {
   }
   virtual void synchronize() {}
 
+  // ---- Step capture (CUDA graphs). The caller records a whole forward step once and replays it;
+  // replays see new *values* in the same buffers, never new pointers or shapes. ----
+  virtual bool supports_capture() const { return false; }
+  // Ops between capture_begin and capture_end are recorded, not run. No alloc/free in between
+  // (CHECKed): run the step once uncaptured first so every scratch buffer has its size.
+  virtual void capture_begin() { CHECK(false, "backend {} cannot capture steps", name()); }
+  // Returns the capture's id for replay.
+  virtual int capture_end() { return -1; }
+  // Queues the captured step. False when the capture is stale (the backend reallocated scratch
+  // that it points at): drop the id and capture again.
+  virtual bool replay(int id) {
+    (void)id;
+    return false;
+  }
+  // Frees every capture (the caller's buffers are about to move).
+  virtual void drop_captures() {}
+
   // ---- Weights, once at load. The returned memory lives as long as the backend. ----
   // A matrix in the form this backend's matmul / embed want. The CPU returns `w` itself (a view
   // into the mapped file); CUDA dequantizes to bf16 on the device. Several parts (rows of one

@@ -37,17 +37,22 @@ class CudaBackend final : public Backend {
     CUDA_OK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     CUBLAS_OK(cublasCreate(&cublas_));
     CUBLAS_OK(cublasSetStream(cublas_, stream_));
+    // A workspace of our own keeps cuBLAS from allocating while a step is being captured.
+    CUDA_OK(cudaMalloc(&cublas_ws_, kCublasWorkspace));
+    CUBLAS_OK(cublasSetWorkspace(cublas_, cublas_ws_, kCublasWorkspace));
     spdlog::info("CUDA backend on {}: {} SMs, {:.1f} GiB", name_, num_sms_,
                  prop.totalGlobalMem / double(1ull << 30));
   }
   ~CudaBackend() override {
     cudaSetDevice(device_);
     cudaStreamSynchronize(stream_);
+    drop_captures();
     for (void* p : owned_) cudaFree(p);
     for (auto& [k, p] : rope_tables_) cudaFree(p);
     cudaFree(bf16_scratch_);
     cudaFree(attn_scratch_);
     cublasDestroy(cublas_);
+    cudaFree(cublas_ws_);
     cudaStreamDestroy(stream_);
   }
 
@@ -57,6 +62,8 @@ class CudaBackend final : public Backend {
   // ---- memory ----
   void* alloc(size_t bytes) override {
     if (bytes == 0) return nullptr;
+    CHECK(!capturing_, "{}: alloc of {} bytes while capturing a step; run the step once uncaptured first", name_,
+          bytes);
     enter();
     void* p = nullptr;
     const cudaError_t e = cudaMalloc(&p, bytes);
@@ -71,6 +78,7 @@ class CudaBackend final : public Backend {
   }
   void free(void* p) override {
     if (!p) return;
+    CHECK(!capturing_, "{}: free while capturing a step", name_);
     enter();
     CUDA_OK(cudaFree(p));
   }
@@ -98,6 +106,45 @@ class CudaBackend final : public Backend {
   void synchronize() override {
     enter();
     CUDA_OK(cudaStreamSynchronize(stream_));
+  }
+
+  // ---- step capture ----
+  bool supports_capture() const override { return true; }
+  void capture_begin() override {
+    CHECK(!capturing_, "{}: capture_begin while already capturing", name_);
+    enter();
+    CUDA_OK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+    capturing_ = true;
+  }
+  int capture_end() override {
+    CHECK(capturing_, "{}: capture_end without capture_begin", name_);
+    capturing_ = false;
+    cudaGraph_t graph = nullptr;
+    CUDA_OK(cudaStreamEndCapture(stream_, &graph));
+    cudaGraphExec_t exec = nullptr;
+    CUDA_OK(cudaGraphInstantiate(&exec, graph, 0));
+    CUDA_OK(cudaGraphDestroy(graph));
+    graphs_.push_back({exec, scratch_generation_});
+    return static_cast<int>(graphs_.size()) - 1;
+  }
+  bool replay(int id) override {
+    CHECK(id >= 0 && id < static_cast<int>(graphs_.size()) && graphs_[id].exec, "{}: no live capture {}", name_, id);
+    if (graphs_[id].generation != scratch_generation_) {
+      CUDA_OK(cudaGraphExecDestroy(graphs_[id].exec));
+      graphs_[id].exec = nullptr;
+      return false;
+    }
+    enter();
+    CUDA_OK(cudaGraphLaunch(graphs_[id].exec, stream_));
+    return true;
+  }
+  void drop_captures() override {
+    if (graphs_.empty()) return;
+    cudaStreamSynchronize(stream_);
+    for (auto& g : graphs_) {
+      if (g.exec) cudaGraphExecDestroy(g.exec);
+    }
+    graphs_.clear();
   }
 
   // ---- weights ----
@@ -238,7 +285,8 @@ class CudaBackend final : public Backend {
 
   uint16_t* bf16_scratch(size_t elems) {
     if (elems > bf16_elems_) {
-      if (bf16_scratch_) CUDA_OK(cudaFree(bf16_scratch_));
+      ++scratch_generation_;  // captures that point at the old buffer are stale
+      if (bf16_scratch_) free(bf16_scratch_);
       bf16_scratch_ = static_cast<uint16_t*>(alloc(elems * 2));
       bf16_elems_ = elems;
     }
@@ -250,6 +298,7 @@ class CudaBackend final : public Backend {
                                      c.high_freq_factor, c.original_max_positions);
     auto it = rope_tables_.find(key);
     if (it != rope_tables_.end()) return it->second;
+    CHECK(!capturing_, "{}: first use of a RoPE configuration while capturing; run the step uncaptured first", name_);
     std::vector<double> freq(static_cast<size_t>(c.rotary_dim / 2));
     ref::rope_frequencies(c, freq.data());
     auto* dev = static_cast<double*>(alloc(freq.size() * sizeof(double)));
@@ -294,7 +343,8 @@ class CudaBackend final : public Backend {
     if (splits > 1) {
       const size_t need = static_cast<size_t>(blocks) * splits * (b.head_dim + 2) * sizeof(float);
       if (need > attn_bytes_) {
-        if (attn_scratch_) CUDA_OK(cudaFree(attn_scratch_));
+        ++scratch_generation_;
+        if (attn_scratch_) free(attn_scratch_);
         attn_scratch_ = static_cast<float*>(alloc(need));
         attn_bytes_ = need;
       }
@@ -305,8 +355,18 @@ class CudaBackend final : public Backend {
     CUDA_LAUNCHED();
   }
 
+  static constexpr size_t kCublasWorkspace = size_t{32} << 20;
+  struct Capture {
+    cudaGraphExec_t exec;
+    uint64_t generation;
+  };
+
   int device_;
   int num_sms_ = 0;
+  void* cublas_ws_ = nullptr;
+  bool capturing_ = false;
+  uint64_t scratch_generation_ = 0;
+  std::vector<Capture> graphs_;
   std::string name_;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t cublas_ = nullptr;

@@ -8,7 +8,9 @@
 #   phase 2 (.devcarry/model.part2 present): join the model (sha256 checked), kernel tests again
 #            (a result that moves between runs is a race), the CUDA-vs-CPU model test,
 #            `tandem generate --device cuda` against `--device cpu`, `tandem serve --device cuda`
-#            answering one completion, and the timing table (last).
+#            answering one completion, the timing table of the default model, then (unless
+#            TANDEM_SKIP_8B=1) a random-weight Llama-3-8B-shaped checkpoint made here with torch
+#            (gen_llama8b_shape.py) and its timing table (tables last).
 # Full logs go to $OUT; a summary table is printed at the end.
 set -uo pipefail
 # Run from the repository root (the device tool starts there).
@@ -124,6 +126,14 @@ if [[ $phase == 2 ]]; then
   tail -n 5 "$OUT/serve.log"
 
   step "timing (tandem_cuda_bench)" bench.log "$bin/tandem_cuda_bench" "$model"
+
+  # Llama-3-8B shape, random bf16 weights made here with torch (timing only).
+  if [[ ${TANDEM_SKIP_8B:-0} != 1 && -f $carry/gen_llama8b_shape.py ]]; then
+    ck=/tmp/llama8b-shape
+    step "generate Llama-3-8B-shaped checkpoint" gen_8b.log python3 "$carry/gen_llama8b_shape.py" "$ck" &&
+      step "timing, Llama-3-8B shape (tandem_cuda_bench)" bench_8b.log timeout 420 "$bin/tandem_cuda_bench" "$ck"
+    rm -rf "$ck"
+  fi
 fi
 
 echo
@@ -132,4 +142,5 @@ printf '%s\n' "${summary[@]}"
 if [[ $phase == 2 ]]; then
   echo
   sed -n '/=== CUDA timing table/,$p' "$OUT/bench.log"
+  [[ -f $OUT/bench_8b.log ]] && echo && sed -n '/=== CUDA timing table/,$p' "$OUT/bench_8b.log"
 fi

@@ -3,7 +3,7 @@
 # /work/main/.devcarry, which the checkout's .git/info/exclude must ignore):
 #   phase 1: bundle.tar.gz (deploy/bundle.sh of BUILD_DIR: tandem + the CUDA test and bench
 #            binaries), cuda_check.sh, model.sha256 and model.part1 (the first 40 MiB of the model);
-#   phase 2: cuda_check.sh and model.part2 (the rest).
+#   phase 2: cuda_check.sh, model.part2 (the rest) and gen_llama8b_shape.py.
 # The split exists because one call carries at most 64 MiB and the default model is 94 MiB.
 # Usage: scripts/device/prepare_carry.sh PHASE BUILD_DIR [DEST]
 # Then: run(command="bash .devcarry/cuda_check.sh", carry=[".devcarry"]) once per phase, phase 2
@@ -29,5 +29,6 @@ if [[ $phase == 1 ]]; then
   head -c "$split_bytes" "$model" > "$dest/model.part1"
 else
   tail -c +$((split_bytes + 1)) "$model" > "$dest/model.part2"
+  cp "$here/gen_llama8b_shape.py" "$dest/"
 fi
 du -sh "$dest"/*

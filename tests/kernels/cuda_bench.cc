@@ -89,7 +89,7 @@ double gemm_tflops() {
 
 struct DecodeResult {
   int batch;
-  double step_ms, floor_ms;
+  double plain_ms, graph_ms, floor_ms;
 };
 
 int run(int argc, char** argv) {
@@ -122,47 +122,77 @@ int run(int argc, char** argv) {
   std::vector<DecodeResult> results;
   std::mt19937 rng(7);
   std::uniform_int_distribution<int32_t> tok(100, c.vocab_size - 1);
-  double prefill_ms = 0;
-  for (int batch : {1, 8, 32}) {
-    runtime::KvCache kv(c.num_layers, batch * (ctx + decode_steps + 1), c.kv_dim(), DType::kF32, &be);
-    std::vector<std::vector<int32_t>> slots(batch);
-    std::vector<float> logits(static_cast<size_t>(batch) * c.vocab_size);
-    model::ForwardBatch b;
-    for (int i = 0; i < batch; ++i) {
-      std::vector<int32_t> prompt(ctx);
+  // Prefill of one prompt, second of two runs (the first sizes buffers and warms cuBLAS).
+  std::vector<std::pair<int, double>> prefills;
+  for (int len : {512, 1024, 4096}) {
+    runtime::KvCache kv(c.num_layers, 2 * len, c.kv_dim(), DType::kF32, &be);
+    std::vector<float> logits(c.vocab_size);
+    double t_ms = 0;
+    for (int rep = 0; rep < 2; ++rep) {
+      std::vector<int32_t> prompt(len), slots;
       for (auto& t : prompt) t = tok(rng);
-      CHECK(kv.allocator().allocate(ctx, slots[i]).ok());
-      b.clear();
-      b.add_sequence(prompt, slots[i]);
+      CHECK(kv.allocator().allocate(len, slots).ok());
+      model::ForwardBatch b;
+      b.add_sequence(prompt, slots);
       const auto t0 = std::chrono::steady_clock::now();
       m.forward(b, kv, logits.data());
-      if (batch == 8 && i == batch - 1) prefill_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      t_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     }
-    std::vector<double> ms;
-    for (int s = 0; s < decode_steps; ++s) {
-      b.clear();
+    prefills.push_back({len, t_ms});
+  }
+  for (int batch : {1, 8, 32}) {
+    double step_ms[2] = {0, 0};
+    for (int graphs = 0; graphs < 2; ++graphs) {
+      m.set_step_graphs(graphs == 1);
+      runtime::KvCache kv(c.num_layers, batch * (ctx + decode_steps + 1), c.kv_dim(), DType::kF32, &be);
+      std::vector<std::vector<int32_t>> slots(batch);
+      std::vector<float> logits(static_cast<size_t>(batch) * c.vocab_size);
+      model::ForwardBatch b;
       for (int i = 0; i < batch; ++i) {
-        CHECK(kv.allocator().allocate(1, slots[i]).ok());
-        const int32_t t = tok(rng);
-        b.add_sequence(std::span<const int32_t>(&t, 1), slots[i]);
+        std::vector<int32_t> prompt(ctx);
+        for (auto& t : prompt) t = tok(rng);
+        CHECK(kv.allocator().allocate(ctx, slots[i]).ok());
+        b.clear();
+        b.add_sequence(prompt, slots[i]);
+        m.forward(b, kv, logits.data());
       }
-      const auto t0 = std::chrono::steady_clock::now();
-      m.forward(b, kv, logits.data());  // ends with the logits copy back (synchronous)
-      const double t = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      if (s >= 5) ms.push_back(t);
+      std::vector<double> ms;
+      for (int s = 0; s < decode_steps; ++s) {
+        b.clear();
+        for (int i = 0; i < batch; ++i) {
+          CHECK(kv.allocator().allocate(1, slots[i]).ok());
+          const int32_t t = tok(rng);
+          b.add_sequence(std::span<const int32_t>(&t, 1), slots[i]);
+        }
+        const auto t0 = std::chrono::steady_clock::now();
+        m.forward(b, kv, logits.data());  // ends with the logits copy back (synchronous)
+        const double t = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        if (s >= 5) ms.push_back(t);  // the first steps of a shape run plainly, then capture
+      }
+      step_ms[graphs] = median(ms);
     }
     const double kv_bytes = 2.0 * c.num_layers * batch * double(ctx) * c.kv_dim() * 4;  // f32 KV
-    results.push_back({batch, median(ms), (weight_bytes + kv_bytes) / (bw * 1e9) * 1e3});
+    results.push_back({batch, step_ms[0], step_ms[1], (weight_bytes + kv_bytes) / (bw * 1e9) * 1e3});
   }
   fmt::print("\n=== CUDA timing table ({}) ===\n", be.name());
   fmt::print("device-to-device copy: {:.0f} GB/s (read + write)\n", bw);
   fmt::print("cuBLAS bf16 GEMM 8192^3: {:.0f} TFLOP/s\n", tflops);
   fmt::print("model: {} ({:.1f} MB bf16 weights)\n", path, weight_bytes / 1e6);
-  fmt::print("prefill 1 x {} tokens (warm): {:.2f} ms ({:.0f} tok/s)\n", ctx, prefill_ms, ctx * 1e3 / prefill_ms);
-  fmt::print("{:>6} {:>14} {:>12} {:>16} {:>12}\n", "batch", "decode ms/step", "tok/s", "memory floor ms", "% of floor");
+  // Matmul work of a prefill: 2 FLOPs per weight per token (attention excluded), LM head on one row.
+  const double linear_params = layer_params * c.num_layers;
+  fmt::print("{:>15} {:>10} {:>12} {:>16} {:>14}\n", "prefill tokens", "ms", "tok/s", "matmul TFLOP/s",
+             "% of GEMM rate");
+  for (auto [len, t_ms] : prefills) {
+    const double tf = 2.0 * linear_params * len / (t_ms * 1e-3) / 1e12;
+    fmt::print("{:>15} {:>10.2f} {:>12.0f} {:>16.1f} {:>13.1f}%\n", len, t_ms, len * 1e3 / t_ms, tf, 100.0 * tf / tflops);
+  }
+  fmt::print("decode steps, context {} per sequence; 'plain' launches every kernel, 'graph' replays a captured step\n",
+             ctx);
+  fmt::print("{:>6} {:>15} {:>15} {:>12} {:>16} {:>12}\n", "batch", "plain ms/step", "graph ms/step", "graph tok/s",
+             "memory floor ms", "% of floor");
   for (const auto& r : results) {
-    fmt::print("{:>6} {:>14.3f} {:>12.0f} {:>16.3f} {:>11.0f}%\n", r.batch, r.step_ms, r.batch * 1e3 / r.step_ms,
-               r.floor_ms, 100.0 * r.floor_ms / r.step_ms);
+    fmt::print("{:>6} {:>15.3f} {:>15.3f} {:>12.0f} {:>16.3f} {:>11.0f}%\n", r.batch, r.plain_ms, r.graph_ms,
+               r.batch * 1e3 / r.graph_ms, r.floor_ms, 100.0 * r.floor_ms / r.graph_ms);
   }
   return 0;
 }

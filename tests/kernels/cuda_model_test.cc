@@ -10,7 +10,9 @@
 //   a position, a slot off) moves every row far past both;
 // - free running: the CUDA greedy tokens equal the CPU's; where one differs the test prints the
 //   step and the CPU margin, and fails unless that margin is below kMarginTol;
-// - the same teacher-forced logits check with a bf16 KV cache on the device.
+// - the same teacher-forced logits check with a bf16 KV cache on the device;
+// - captured decode steps (CUDA graphs, on by default) against plain steps: same logits to 1e-4
+//   (the capture rounds the context up for attention's KV split, so sums group differently).
 // Skips without a GPU.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -162,6 +164,25 @@ TEST_F(CudaModel, GreedyTokensAndLogitsMatchCpu) {
   }
   fmt::print("free running: {} of {} prompts give identical {} greedy tokens on CUDA and CPU\n", equal_seqs,
              prompts_.size(), kSteps);
+}
+
+TEST_F(CudaModel, StepGraphsMatchPlainSteps) {
+  cuda_.model->set_step_graphs(false);
+  const GreedyRun plain = run_greedy(*cuda_.model, DType::kF32, prompts_, nullptr);
+  cuda_.model->set_step_graphs(true);
+  const GreedyRun graphs = run_greedy(*cuda_.model, DType::kF32, prompts_, &plain);
+  double worst = 0;
+  for (size_t i = 0; i < prompts_.size(); ++i) {
+    for (int s = 0; s < kSteps; ++s) {
+      const double e = testing::rel_error(graphs.logits[i][s], plain.logits[i][s]);
+      worst = std::max(worst, e);
+      EXPECT_LT(e, 1e-4) << "prompt " << i << " step " << s;
+      if (graphs.tokens[i][s] != plain.tokens[i][s]) {
+        EXPECT_LT(margin(plain.logits[i][s], graphs.tokens[i][s]), 1e-3) << "prompt " << i << " step " << s;
+      }
+    }
+  }
+  fmt::print("captured vs plain decode steps: worst logits rel error {:.3e}\n", worst);
 }
 
 TEST_F(CudaModel, Bf16KvCacheLogitsMatchCpu) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <string_view>
 
 #include "common/check.h"
 
@@ -9,14 +11,40 @@ namespace tandem::model {
 
 namespace {
 
-void grow(kernels::Backend& be, kernels::BackendBuffer& buf, size_t bytes) {
-  if (buf.bytes() < bytes) buf = kernels::BackendBuffer(be, bytes);
+// Context lengths are rounded up to a power of two (at least 256) for captured steps: attention's
+// launch shape (its KV split) depends on it, so one capture serves a range of lengths.
+int ctx_bucket(int ctx) {
+  int b = 256;
+  while (b < ctx) b *= 2;
+  return b;
+}
+
+bool graphs_from_env() {
+  const char* e = std::getenv("TANDEM_CUDA_GRAPHS");
+  return !(e && std::string_view(e) == "0");
 }
 
 }  // namespace
 
+bool LlamaModel::grow(kernels::BackendBuffer& buf, size_t bytes) {
+  if (buf.bytes() >= bytes) return false;
+  buf = kernels::BackendBuffer(be_, bytes);
+  return true;
+}
+
+void LlamaModel::set_step_graphs(bool on) {
+  graphs_on_ = on;
+  if (!on) drop_captures();
+}
+
+void LlamaModel::drop_captures() {
+  captures_.clear();
+  seen_.clear();
+  be_.drop_captures();
+}
+
 LlamaModel::LlamaModel(ModelConfig config, std::unique_ptr<LlamaWeights> weights, kernels::Backend& backend)
-    : config_(std::move(config)), w_(std::move(weights)), be_(backend) {
+    : config_(std::move(config)), w_(std::move(weights)), be_(backend), graphs_on_(graphs_from_env()) {
   auto vec = [&](const std::vector<float>& v) -> const float* {
     return v.empty() ? nullptr : be_.upload(v.data(), static_cast<int64_t>(v.size()));
   };
@@ -47,8 +75,8 @@ LlamaModel::BLinear LlamaModel::upload_linear(const Linear& lin) {
   return b;
 }
 
-void LlamaModel::ensure_scratch(int64_t t) {
-  if (t <= scratch_tokens_) return;
+bool LlamaModel::ensure_scratch(int64_t t) {
+  if (t <= scratch_tokens_) return false;
   const ModelConfig& c = config_;
   scratch_tokens_ = t;
   const size_t f = sizeof(float);
@@ -62,6 +90,7 @@ void LlamaModel::ensure_scratch(int64_t t) {
   proj_ = kernels::BackendBuffer(be_, t * c.hidden_size * f);
   gate_up_ = kernels::BackendBuffer(be_, t * 2 * c.intermediate_size * f);
   act_ = kernels::BackendBuffer(be_, t * c.intermediate_size * f);
+  return true;
 }
 
 void LlamaModel::linear(const float* x, int64_t m, const BLinear& lin, float* y) {
@@ -73,16 +102,16 @@ void LlamaModel::linear(const float* x, int64_t m, const BLinear& lin, float* y)
   int64_t col = 0;
   for (const TensorView& p : lin.parts) {
     const int64_t n = p.rows();
-    grow(be_, part_, m * n * sizeof(float));
+    if (grow(part_, m * n * sizeof(float))) CHECK(captures_.empty(), "unfused linear parts in a captured step");
     be_.matmul(x, m, p, lin.bias ? lin.bias + col : nullptr, part_.as<float>());
     be_.copy_2d(y + col, lin.out_features * sizeof(float), part_.get(), n * sizeof(float), n * sizeof(float), m);
     col += n;
   }
 }
 
-LlamaModel::Indices LlamaModel::stage_indices(const ForwardBatch& b) {
-  const std::vector<int32_t>* arrays[] = {&b.tokens,   &b.positions,    &b.new_slots, &b.q_offsets,
-                                          &b.ctx_lens, &b.slot_offsets, &b.slots,     &b.logit_rows};
+LlamaModel::Indices LlamaModel::stage_indices(const ForwardBatch& b, bool* moved) {
+  const std::vector<int32_t>* arrays[] = {&b.tokens,   &b.positions,    &b.new_slots,  &b.q_offsets,
+                                          &b.ctx_lens, &b.slot_offsets, &b.logit_rows, &b.slots};
   const int32_t* ptrs[8];
   if (!be_.is_device()) {
     for (int i = 0; i < 8; ++i) ptrs[i] = arrays[i]->data();
@@ -97,7 +126,11 @@ LlamaModel::Indices LlamaModel::stage_indices(const ForwardBatch& b) {
       off[i] = idx_host_.size();
       idx_host_.insert(idx_host_.end(), arrays[i]->begin(), arrays[i]->end());
     }
-    grow(be_, idx_dev_, std::max<size_t>(total, 1) * sizeof(int32_t));
+    // Grows by doubling: the slot lists lengthen every decode step, and a move drops captures.
+    if (idx_dev_.bytes() < total * sizeof(int32_t)) {
+      *moved |= grow(idx_dev_, std::max<size_t>({total, size_t{1} << 16, 2 * idx_dev_.bytes() / sizeof(int32_t)}) *
+                                   sizeof(int32_t));
+    }
     be_.copy_to_backend(idx_dev_.get(), idx_host_.data(), total * sizeof(int32_t));
     for (int i = 0; i < 8; ++i) ptrs[i] = idx_dev_.as<int32_t>() + off[i];
   }
@@ -115,9 +148,13 @@ void LlamaModel::forward(const ForwardBatch& b, runtime::KvCache& kv, float* log
         kv.on_device() ? "device" : "host", be_.name(), be_.is_device() ? "a device" : "the host");
   const int64_t R = static_cast<int64_t>(b.logit_rows.size());
   for (int32_t r : b.logit_rows) CHECK(r >= 0 && r < T, "logit row {} outside the batch of {} tokens", r, T);
-  ensure_scratch(T);
-  const int64_t H = c.hidden_size, Q = c.q_dim(), KV = c.kv_dim(), FF = c.intermediate_size;
-  const Indices ix = stage_indices(b);
+  const size_t f = sizeof(float);
+  bool moved = ensure_scratch(T);
+  const Indices ix = stage_indices(b, &moved);
+  moved |= grow(rows_, std::max<int64_t>(R, 1) * c.hidden_size * f);
+  const size_t logit_bytes = static_cast<size_t>(R) * c.vocab_size * f;
+  if (be_.is_device()) moved |= grow(logits_, std::max<size_t>(logit_bytes, 1));
+  if (moved && !captures_.empty()) drop_captures();
 
   kernels::AttentionBatch ab;
   ab.num_seqs = b.num_seqs();
@@ -134,7 +171,38 @@ void LlamaModel::forward(const ForwardBatch& b, runtime::KvCache& kv, float* log
     ab.max_q_len = std::max(ab.max_q_len, b.q_offsets[s + 1] - b.q_offsets[s]);
     ab.max_ctx_len = std::max(ab.max_ctx_len, b.ctx_lens[s]);
   }
+  float* out = be_.is_device() ? logits_.as<float>() : logits;
 
+  const bool capture = graphs_on_ && be_.supports_capture() && ab.max_q_len == 1 && R > 0;
+  if (!capture) {
+    compute(ix, ab, kv, T, R, out);
+  } else {
+    ab.max_ctx_len = ctx_bucket(ab.max_ctx_len);
+    const StepKey key{T, R, kv.id(), ab.max_ctx_len};
+    bool done = false;
+    if (auto it = captures_.find(key); it != captures_.end()) {
+      done = be_.replay(it->second);
+      if (!done) captures_.erase(it);  // stale: the backend moved its scratch; capture again
+    }
+    if (!done && seen_.insert(key).second) {
+      // First step of this shape: run it plainly so every scratch buffer gets its size.
+      compute(ix, ab, kv, T, R, out);
+    } else if (!done) {
+      be_.capture_begin();
+      compute(ix, ab, kv, T, R, out);
+      const int id = be_.capture_end();
+      captures_[key] = id;
+      CHECK(be_.replay(id), "a fresh capture is already stale");
+    }
+  }
+  if (be_.is_device() && R > 0) be_.copy_to_host(logits, out, logit_bytes);
+}
+
+void LlamaModel::compute(const Indices& ix, const kernels::AttentionBatch& ab, runtime::KvCache& kv, int64_t T,
+                         int64_t R, float* logits) {
+  const ModelConfig& c = config_;
+  const int64_t H = c.hidden_size, Q = c.q_dim(), KV = c.kv_dim(), FF = c.intermediate_size;
+  const size_t f = sizeof(float);
   float* resid = resid_.as<float>();
   float* normed = normed_.as<float>();
   float* qkv = qkv_.as<float>();
@@ -145,7 +213,6 @@ void LlamaModel::forward(const ForwardBatch& b, runtime::KvCache& kv, float* log
   float* proj = proj_.as<float>();
   be_.embed(embedding_, ix.tokens, T, resid);
 
-  const size_t f = sizeof(float);
   for (int l = 0; l < c.num_layers; ++l) {
     const BLayer& L = layers_[l];
     if (l == 0) {
@@ -186,16 +253,8 @@ void LlamaModel::forward(const ForwardBatch& b, runtime::KvCache& kv, float* log
 
   // LM head only on the rows whose logits are wanted.
   if (R == 0) return;
-  grow(be_, rows_, R * H * f);
   be_.gather_rows(normed, H, ix.logit_rows, R, rows_.as<float>());
-  if (!be_.is_device()) {
-    be_.matmul(rows_.as<float>(), R, lm_head_, nullptr, logits);
-    return;
-  }
-  const size_t logit_bytes = static_cast<size_t>(R) * c.vocab_size * f;
-  grow(be_, logits_, logit_bytes);
-  be_.matmul(rows_.as<float>(), R, lm_head_, nullptr, logits_.as<float>());
-  be_.copy_to_host(logits, logits_.get(), logit_bytes);
+  be_.matmul(rows_.as<float>(), R, lm_head_, nullptr, logits);
 }
 
 }  // namespace tandem::model

@@ -6,7 +6,10 @@
 // Engine thread only (owns scratch buffers reused across steps).
 #pragma once
 
+#include <map>
 #include <memory>
+#include <set>
+#include <tuple>
 #include <vector>
 
 #include "kernels/backend.h"
@@ -23,6 +26,12 @@ class LlamaModel {
 
   const ModelConfig& config() const { return config_; }
   kernels::Backend& backend() const { return be_; }
+
+  // Decode steps (one new token per sequence) on a backend that supports_capture() are recorded
+  // once per (batch size, logit rows, KV cache, context bucket) and replayed (CUDA graphs): the
+  // second step of a shape is captured, later ones replay. On by default; TANDEM_CUDA_GRAPHS=0 or
+  // set_step_graphs(false) turns it off (tests compare both).
+  void set_step_graphs(bool on);
 
   // Runs the batch; writes logits [batch.logit_rows.size(), vocab] row-major into `logits` (host
   // memory; on a device backend only those rows are copied back). The new tokens' K/V are written
@@ -44,14 +53,23 @@ class LlamaModel {
     BLinear qkv, o, gate_up, down;
   };
 
+  // Everything from the embedding to the LM head (into `logits`, backend memory): the part of a
+  // step that is captured.
+  struct Indices;
+  void compute(const Indices& ix, const kernels::AttentionBatch& ab, runtime::KvCache& kv, int64_t T, int64_t R,
+               float* logits);
   BLinear upload_linear(const Linear& lin);
   void linear(const float* x, int64_t m, const BLinear& lin, float* y);
-  void ensure_scratch(int64_t tokens);
-  // The batch's index arrays in backend memory (one copy per step on a device backend).
+  // Both return true when a buffer moved (captured steps then point at freed memory).
+  bool ensure_scratch(int64_t tokens);
+  // The batch's index arrays in backend memory (one copy per step on a device backend). slots go
+  // last, so the others keep their offsets for a given (tokens, sequences, logit rows).
   struct Indices {
-    const int32_t *tokens, *positions, *new_slots, *q_offsets, *ctx_lens, *slot_offsets, *slots, *logit_rows;
+    const int32_t *tokens, *positions, *new_slots, *q_offsets, *ctx_lens, *slot_offsets, *logit_rows, *slots;
   };
-  Indices stage_indices(const ForwardBatch& b);
+  Indices stage_indices(const ForwardBatch& b, bool* moved);
+  bool grow(kernels::BackendBuffer& buf, size_t bytes);
+  void drop_captures();
 
   ModelConfig config_;
   std::unique_ptr<LlamaWeights> w_;
@@ -64,6 +82,12 @@ class LlamaModel {
   kernels::BackendBuffer resid_, normed_, qkv_, q_, k_, v_, attn_, proj_, gate_up_, act_, part_, rows_, logits_;
   std::vector<int32_t> idx_host_;
   kernels::BackendBuffer idx_dev_;
+
+  // (tokens, logit rows, KV cache id, context bucket) → capture id.
+  using StepKey = std::tuple<int64_t, int64_t, uint64_t, int>;
+  bool graphs_on_ = true;
+  std::set<StepKey> seen_;
+  std::map<StepKey, int> captures_;
 };
 
 }  // namespace tandem::model

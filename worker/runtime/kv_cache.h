@@ -33,12 +33,16 @@ class KvCache {
   DType dtype() const { return dtype_; }
   int32_t num_slots() const { return allocator_.num_slots(); }
   bool on_device() const { return !dk_.empty(); }
+  // Unique per cache object for the life of the process (captured steps key on it: a new cache
+  // may reuse an old one's address).
+  uint64_t id() const { return id_; }
   void* k(int layer) { return on_device() ? dk_[layer].get() : k_[layer].data(); }
   void* v(int layer) { return on_device() ? dv_[layer].get() : v_[layer].data(); }
   SlotAllocator& allocator() { return allocator_; }
   size_t bytes() const;
 
  private:
+  uint64_t id_;
   int num_layers_;
   int kv_dim_;
   DType dtype_;
