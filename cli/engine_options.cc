@@ -10,6 +10,8 @@ void add_engine_options(CLI::App& cmd, EngineOptions& o) {
   o.model = default_model_path();
   cmd.add_option("--model,-m", o.model, "Model: a .gguf file or a Hugging Face directory")
       ->envname("TANDEM_MODEL")->capture_default_str();
+  cmd.add_option("--device", o.device, "Compute device: cpu, cuda or cuda:N (GPU N)")
+      ->envname("TANDEM_DEVICE")->capture_default_str();
   cmd.add_option("--threads", o.threads, "Compute threads (0 = all cores)")
       ->envname("TANDEM_THREADS")->capture_default_str();
   cmd.add_option("--kv-slots", o.kv_slots, "KV cache capacity in tokens")

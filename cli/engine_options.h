@@ -1,5 +1,5 @@
-// The engine flags `tandem generate` and `tandem worker` share (model, threads, KV cache, scheduler
-// limits), each also settable through a TANDEM_* environment variable. Start-up only.
+// The engine flags `tandem generate` and `tandem worker` share (model, device, threads, KV cache,
+// scheduler limits), each also settable through a TANDEM_* environment variable. Start-up only.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +16,7 @@ namespace tandem::cli {
 
 struct EngineOptions {
   std::string model;
+  std::string device = "cpu";  // cpu | cuda | cuda:N
   int threads = 0;
   int32_t kv_slots = 16384;
   std::string kv_dtype = "f32";

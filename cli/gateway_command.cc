@@ -87,6 +87,7 @@ void add_serve_command(CLI::App& app, int& exit_code) {
     const auto& e = o->engine;
     for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
              {"--model", e.model},
+             {"--device", e.device},
              {"--threads", std::to_string(e.threads)},
              {"--kv-slots", std::to_string(e.kv_slots)},
              {"--kv-dtype", e.kv_dtype},

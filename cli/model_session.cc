@@ -22,14 +22,15 @@ std::vector<int32_t> end_ids(const text::Tokenizer& tok) {
 }  // namespace
 
 StatusOr<std::unique_ptr<ModelSession>> open_model_session(const std::string& path, int threads,
-                                                           int32_t kv_slots, const std::string& kv_dtype) {
+                                                           int32_t kv_slots, const std::string& kv_dtype,
+                                                           const std::string& device) {
   const std::optional<DType> kv_type = dtype_from_name(kv_dtype);
   if (!kv_type || (*kv_type != DType::kF32 && *kv_type != DType::kF16 && *kv_type != DType::kBF16)) {
     return invalid_argument("KV cache dtype '{}' is not one of f32, f16, bf16", kv_dtype);
   }
   if (kv_slots <= 0) return invalid_argument("KV cache size must be positive, got {} slots", kv_slots);
   auto s = std::make_unique<ModelSession>();
-  s->backend = kernels::make_cpu_backend(threads);
+  ASSIGN_OR_RETURN(s->backend, kernels::make_backend(device, threads));
   ASSIGN_OR_RETURN(s->loaded, model::load_model(path, *s->backend));
   if (s->loaded.gguf) {
     ASSIGN_OR_RETURN(s->tokenizer, text::load_tokenizer_from_gguf(*s->loaded.gguf));
@@ -44,7 +45,8 @@ StatusOr<std::unique_ptr<ModelSession>> open_model_session(const std::string& pa
   }
   s->eos_ids = end_ids(*s->tokenizer);
   const model::ModelConfig& c = s->loaded.model->config();
-  s->kv = std::make_unique<runtime::KvCache>(c.num_layers, kv_slots, c.kv_dim(), *kv_type);
+  s->kv = std::make_unique<runtime::KvCache>(c.num_layers, kv_slots, c.kv_dim(), *kv_type,
+                                                 s->backend.get());
   return s;
 }
 

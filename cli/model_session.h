@@ -1,5 +1,5 @@
 // Everything `tandem generate` needs to turn text into tokens and back for one model: the model on
-// a CPU backend, its tokenizer, its chat template and its end-of-turn ids. Start-up only.
+// a backend (CPU or CUDA), its tokenizer, its chat template and its end-of-turn ids. Start-up only.
 #pragma once
 
 #include <memory>
@@ -25,9 +25,11 @@ struct ModelSession {
   std::unique_ptr<runtime::KvCache> kv;
 };
 
-// kv_dtype: "f32", "f16" or "bf16".
+// kv_dtype: "f32", "f16" or "bf16". device: "cpu", "cuda" or "cuda:N" (kernels::make_backend); on
+// a GPU the weights are uploaded as bf16 and the KV cache lives in device memory.
 StatusOr<std::unique_ptr<ModelSession>> open_model_session(const std::string& path, int threads,
-                                                           int32_t kv_slots, const std::string& kv_dtype);
+                                                           int32_t kv_slots, const std::string& kv_dtype,
+                                                           const std::string& device = "cpu");
 
 // Applies the chat template to a JSON messages array.
 StatusOr<std::vector<int32_t>> encode_chat(const ModelSession& s, const std::string& messages_json);

@@ -61,7 +61,7 @@ int run_worker(const WorkerOptions& o) {
   }
 
   const EngineOptions& e = o.engine;
-  auto session_or = open_model_session(e.model, e.threads, e.kv_slots, e.kv_dtype);
+  auto session_or = open_model_session(e.model, e.threads, e.kv_slots, e.kv_dtype, e.device);
   if (!session_or.ok()) {
     fmt::print(stderr, "tandem worker: {}\n", session_or.status().to_string());
     return 1;

@@ -5,12 +5,16 @@ option(TANDEM_WERROR "Treat warnings as errors" OFF)
 set(TANDEM_SANITIZE "" CACHE STRING "Sanitizer: address|thread|undefined (empty: none)")
 set(TANDEM_CUDA "AUTO" CACHE STRING "CUDA backend: AUTO (on when nvcc is found), ON, OFF")
 
-add_compile_options(-Wall -Wextra)
+# Host-compiler flags apply to C/C++ only; CUDA sources pass the same warnings through -Xcompiler
+# (nvcc rejects -Wall itself).
+add_compile_options($<$<COMPILE_LANGUAGE:C,CXX>:-Wall> $<$<COMPILE_LANGUAGE:C,CXX>:-Wextra>
+                    "$<$<COMPILE_LANGUAGE:CUDA>:SHELL:-Xcompiler=-Wall,-Wextra>")
 if(TANDEM_WERROR)
-  add_compile_options(-Werror)
+  add_compile_options($<$<COMPILE_LANGUAGE:C,CXX>:-Werror> "$<$<COMPILE_LANGUAGE:CUDA>:SHELL:-Werror=all-warnings>")
 endif()
 if(TANDEM_SANITIZE)
-  add_compile_options(-fsanitize=${TANDEM_SANITIZE} -fno-omit-frame-pointer)
+  add_compile_options($<$<COMPILE_LANGUAGE:C,CXX>:-fsanitize=${TANDEM_SANITIZE}>
+                      $<$<COMPILE_LANGUAGE:C,CXX>:-fno-omit-frame-pointer>)
   add_link_options(-fsanitize=${TANDEM_SANITIZE})
 endif()
 

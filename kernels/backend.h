@@ -4,17 +4,28 @@
 //
 // Conventions
 // - Activations are row-major float32 [rows, cols]; pointers are the backend's memory (host for
-//   CPU). Weights are TensorViews ([out, in] for linear layers) in any DType of common/dtype.h.
+//   CPU, device for CUDA), allocated through alloc(). Weights are TensorViews ([out, in] for linear
+//   layers) in any DType of common/dtype.h, passed through upload_matrix() once at load; norm
+//   weights and biases through upload().
+// - Every pointer an op takes (index arrays too) is backend memory. The model copies a step's
+//   index arrays in once (copy_to_backend) and its logit rows out once (copy_to_host).
 // - KV cache of one layer: k_cache, v_cache each [num_slots, n_kv_heads * head_dim] float32.
 //   A sequence's context is a list of slot indices (its page table flattened to tokens).
 // Thread model: a Backend is used by one thread at a time (the engine thread); it may use its own
-// worker threads inside each call. Calls are synchronous on CPU.
+// worker threads inside each call. Calls are synchronous on CPU; on a device they are queued in
+// order on one stream, and copy_to_host / synchronize wait for everything queued before them.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "common/check.h"
+#include "common/status.h"
 #include "common/tensor_view.h"
 
 namespace tandem::kernels {
@@ -50,12 +61,81 @@ struct AttentionBatch {
   int n_kv_heads = 0;  // n_heads % n_kv_heads == 0 (GQA: head h reads kv head h / (n_heads/n_kv_heads))
   int head_dim = 0;
   float scale = 1.0f;  // usually 1/sqrt(head_dim)
+  // Host-side facts for launch shapes (a device backend cannot read the arrays above without a
+  // copy back). 0 means unknown: backends that need them then CHECK-fail.
+  int total_q = 0;      // q_offsets[num_seqs]
+  int max_q_len = 0;    // max over s of q_offsets[s+1] - q_offsets[s]
+  int max_ctx_len = 0;  // max over s of ctx_lens[s]
 };
 
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual const char* name() const = 0;
+
+  // ---- Memory. The CPU versions are plain host memory and memcpy. ----
+  // True when the backend's memory is not host memory (callers must copy_to_host to read it).
+  virtual bool is_device() const { return false; }
+  // Uninitialized backend memory, 256-byte aligned; nullptr when bytes == 0. CHECK-fails when out
+  // of memory (the message says how much was asked and how much is free).
+  virtual void* alloc(size_t bytes) {
+    if (bytes == 0) return nullptr;
+    void* p = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
+    CHECK(p != nullptr, "backend {}: out of host memory allocating {} bytes", name(), bytes);
+    return p;
+  }
+  virtual void free(void* p) { std::free(p); }
+  virtual void copy_to_backend(void* dst, const void* host_src, size_t bytes) {
+    if (bytes) std::memcpy(dst, host_src, bytes);
+  }
+  // Waits for all queued work before copying, so dst is ready on return.
+  virtual void copy_to_host(void* host_dst, const void* src, size_t bytes) {
+    if (bytes) std::memcpy(host_dst, src, bytes);
+  }
+  // Strided 2-D copy inside backend memory: rows of `row_bytes` from src (pitch src_pitch) to dst
+  // (pitch dst_pitch). Used to split fused q|k|v rows and to gather unfused linear parts.
+  virtual void copy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t row_bytes,
+                       size_t rows) {
+    for (size_t r = 0; r < rows; ++r) {
+      std::memcpy(static_cast<char*>(dst) + r * dst_pitch, static_cast<const char*>(src) + r * src_pitch,
+                  row_bytes);
+    }
+  }
+  // dst[i, :] = src[rows[i], :] for float rows of `dim` values; rows is backend memory.
+  virtual void gather_rows(const float* src, int64_t dim, const int32_t* rows, int64_t n, float* dst) {
+    for (int64_t i = 0; i < n; ++i) std::memcpy(dst + i * dim, src + rows[i] * dim, dim * sizeof(float));
+  }
+  virtual void synchronize() {}
+
+  // ---- Step capture (CUDA graphs). The caller records a whole forward step once and replays it;
+  // replays see new *values* in the same buffers, never new pointers or shapes. ----
+  virtual bool supports_capture() const { return false; }
+  // Ops between capture_begin and capture_end are recorded, not run. No alloc/free in between
+  // (CHECKed): run the step once uncaptured first so every scratch buffer has its size.
+  virtual void capture_begin() { CHECK(false, "backend {} cannot capture steps", name()); }
+  // Returns the capture's id for replay.
+  virtual int capture_end() { return -1; }
+  // Queues the captured step. False when the capture is stale (the backend reallocated scratch
+  // that it points at): drop the id and capture again.
+  virtual bool replay(int id) {
+    (void)id;
+    return false;
+  }
+  // Frees every capture (the caller's buffers are about to move).
+  virtual void drop_captures() {}
+
+  // ---- Weights, once at load. The returned memory lives as long as the backend. ----
+  // A matrix in the form this backend's matmul / embed want. The CPU returns `w` itself (a view
+  // into the mapped file); CUDA dequantizes to bf16 on the device. Several parts (rows of one
+  // linear layer stored in different DTypes) come back as one matrix when the backend can fuse
+  // them (CUDA), else unchanged.
+  virtual std::vector<TensorView> upload_linear(const std::vector<TensorView>& parts) { return parts; }
+  virtual TensorView upload_matrix(const TensorView& w) { return w; }
+  // float vectors (norm weights, biases): the CPU returns `host` itself.
+  virtual const float* upload(const float* host, int64_t n) {
+    (void)n;
+    return host;
+  }
 
   // y[m, n] = x[m, k] . W[n, k]^T (+ bias[n] when bias != nullptr). W in any supported DType.
   virtual void matmul(const float* x, int64_t m, const TensorView& w, const float* bias, float* y) = 0;
@@ -108,5 +188,47 @@ class Backend {
 // CPU backend: AVX-512 or AVX2 kernels chosen at run time (scalar fallback), num_threads <= 0
 // means all hardware threads. TANDEM_CPU_ISA=avx2|avx512|scalar forces a level (tests, benches).
 std::unique_ptr<Backend> make_cpu_backend(int num_threads);
+
+// "cpu" or "cuda" / "cuda:N" (device index N, default 0). CPU threads as make_cpu_backend.
+// Fails with a clear message when the build has no CUDA backend or no GPU is usable.
+StatusOr<std::unique_ptr<Backend>> make_backend(const std::string& device, int cpu_threads);
+// True when this binary was built with the CUDA backend.
+bool cuda_backend_built();
+
+// RAII backend memory (engine thread only; the backend must outlive it).
+class BackendBuffer {
+ public:
+  BackendBuffer() = default;
+  BackendBuffer(Backend& be, size_t bytes) : be_(&be), bytes_(bytes), p_(be.alloc(bytes)) {}
+  BackendBuffer(BackendBuffer&& o) noexcept : be_(o.be_), bytes_(o.bytes_), p_(o.p_) { o.p_ = nullptr; }
+  BackendBuffer& operator=(BackendBuffer&& o) noexcept {
+    if (this != &o) {
+      reset();
+      be_ = o.be_, bytes_ = o.bytes_, p_ = o.p_;
+      o.p_ = nullptr;
+    }
+    return *this;
+  }
+  BackendBuffer(const BackendBuffer&) = delete;
+  BackendBuffer& operator=(const BackendBuffer&) = delete;
+  ~BackendBuffer() { reset(); }
+
+  void reset() {
+    if (p_) be_->free(p_);
+    p_ = nullptr;
+    bytes_ = 0;
+  }
+  void* get() const { return p_; }
+  template <typename T>
+  T* as() const {
+    return static_cast<T*>(p_);
+  }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  Backend* be_ = nullptr;
+  size_t bytes_ = 0;
+  void* p_ = nullptr;
+};
 
 }  // namespace tandem::kernels

@@ -1,10 +1,15 @@
 // The Llama-family decoder forward pass, written once against kernels::Backend:
 // embed → N × [RMSNorm → fused QKV (+bias) → (q/k norm) → RoPE → store KV → paged attention → O
 // → add+RMSNorm → fused gate/up → SiLU·up → down] → final norm → LM head on the requested rows.
+// Weights go through the backend's upload_* once at construction (the CPU keeps the file's views;
+// CUDA holds bf16 copies on the device); activations live in backend buffers reused across steps.
 // Engine thread only (owns scratch buffers reused across steps).
 #pragma once
 
+#include <map>
 #include <memory>
+#include <set>
+#include <tuple>
 #include <vector>
 
 #include "kernels/backend.h"
@@ -20,20 +25,69 @@ class LlamaModel {
   LlamaModel(ModelConfig config, std::unique_ptr<LlamaWeights> weights, kernels::Backend& backend);
 
   const ModelConfig& config() const { return config_; }
+  kernels::Backend& backend() const { return be_; }
 
-  // Runs the batch; writes logits [batch.logit_rows.size(), vocab] row-major into `logits`.
-  // The new tokens' K/V are written into `kv` at batch.new_slots.
+  // Decode steps (one new token per sequence) on a backend that supports_capture() are recorded
+  // once per (batch size, logit rows, KV cache, context bucket) and replayed (CUDA graphs): the
+  // second step of a shape is captured, later ones replay. On by default; TANDEM_CUDA_GRAPHS=0 or
+  // set_step_graphs(false) turns it off (tests compare both).
+  void set_step_graphs(bool on);
+
+  // Runs the batch; writes logits [batch.logit_rows.size(), vocab] row-major into `logits` (host
+  // memory; on a device backend only those rows are copied back). The new tokens' K/V are written
+  // into `kv` (which must live in this backend's memory) at batch.new_slots.
   void forward(const ForwardBatch& batch, runtime::KvCache& kv, float* logits);
 
  private:
-  void linear(const float* x, int64_t m, const Linear& lin, float* y);
-  void ensure_scratch(int64_t tokens);
+  // A linear layer as the backend holds it (one fused part on CUDA).
+  struct BLinear {
+    std::vector<TensorView> parts;
+    const float* bias = nullptr;
+    int64_t out_features = 0;
+  };
+  struct BLayer {
+    const float* attn_norm = nullptr;
+    const float* ffn_norm = nullptr;
+    const float* q_norm = nullptr;
+    const float* k_norm = nullptr;
+    BLinear qkv, o, gate_up, down;
+  };
+
+  // Everything from the embedding to the LM head (into `logits`, backend memory): the part of a
+  // step that is captured.
+  struct Indices;
+  void compute(const Indices& ix, const kernels::AttentionBatch& ab, runtime::KvCache& kv, int64_t T, int64_t R,
+               float* logits);
+  BLinear upload_linear(const Linear& lin);
+  void linear(const float* x, int64_t m, const BLinear& lin, float* y);
+  // Both return true when a buffer moved (captured steps then point at freed memory).
+  bool ensure_scratch(int64_t tokens);
+  // The batch's index arrays in backend memory (one copy per step on a device backend). slots go
+  // last, so the others keep their offsets for a given (tokens, sequences, logit rows).
+  struct Indices {
+    const int32_t *tokens, *positions, *new_slots, *q_offsets, *ctx_lens, *slot_offsets, *logit_rows, *slots;
+  };
+  Indices stage_indices(const ForwardBatch& b, bool* moved);
+  bool grow(kernels::BackendBuffer& buf, size_t bytes);
+  void drop_captures();
 
   ModelConfig config_;
   std::unique_ptr<LlamaWeights> w_;
   kernels::Backend& be_;
+  TensorView embedding_, lm_head_;
+  const float* final_norm_ = nullptr;
+  std::vector<BLayer> layers_;
+
   int64_t scratch_tokens_ = 0;
-  std::vector<float> resid_, normed_, qkv_, q_, k_, v_, attn_, proj_, gate_up_, act_, part_, rows_;
+  kernels::BackendBuffer resid_, normed_, qkv_, q_, k_, v_, attn_, proj_, gate_up_, act_, part_, rows_, logits_;
+  std::vector<int32_t> idx_host_;
+  kernels::BackendBuffer idx_dev_;
+
+  // (tokens, logit rows, KV cache id, context bucket) → capture id.
+  using StepKey = std::tuple<int64_t, int64_t, uint64_t, int>;
+  bool graphs_on_ = true;
+  std::set<StepKey> seen_;
+  std::map<StepKey, int> captures_;
 };
 
 }  // namespace tandem::model

@@ -2,6 +2,8 @@
 // or BF16), and the slot allocator (scheduler::SlotAllocator, the one pool the scheduler plans with).
 // A request owns a list of slot indices (its page table flattened to tokens); slots need not be
 // contiguous, so prefixes can be shared by the radix cache.
+// The arrays live in host memory, or in a device backend's memory when one is given (the model
+// then reads and writes them only through that backend's kernels).
 // Engine thread only.
 #pragma once
 
@@ -11,6 +13,7 @@
 
 #include "common/dtype.h"
 #include "common/status.h"
+#include "kernels/backend.h"
 #include "scheduler/slot_allocator.h"
 
 namespace tandem::runtime {
@@ -23,20 +26,28 @@ using SlotAllocator = scheduler::SlotAllocator;
 class KvCache {
  public:
   KvCache(int num_layers, int32_t num_slots, int kv_dim, DType dtype = DType::kF32);
+  // backend: where the arrays live. A host backend (or nullptr) gives the host arrays above.
+  KvCache(int num_layers, int32_t num_slots, int kv_dim, DType dtype, kernels::Backend* backend);
   int num_layers() const { return num_layers_; }
   int kv_dim() const { return kv_dim_; }
   DType dtype() const { return dtype_; }
   int32_t num_slots() const { return allocator_.num_slots(); }
-  void* k(int layer) { return k_[layer].data(); }
-  void* v(int layer) { return v_[layer].data(); }
+  bool on_device() const { return !dk_.empty(); }
+  // Unique per cache object for the life of the process (captured steps key on it: a new cache
+  // may reuse an old one's address).
+  uint64_t id() const { return id_; }
+  void* k(int layer) { return on_device() ? dk_[layer].get() : k_[layer].data(); }
+  void* v(int layer) { return on_device() ? dv_[layer].get() : v_[layer].data(); }
   SlotAllocator& allocator() { return allocator_; }
   size_t bytes() const;
 
  private:
+  uint64_t id_;
   int num_layers_;
   int kv_dim_;
   DType dtype_;
   std::vector<std::vector<uint8_t>> k_, v_;
+  std::vector<kernels::BackendBuffer> dk_, dv_;  // device arrays (k_, v_ empty then)
   SlotAllocator allocator_;
 };
 

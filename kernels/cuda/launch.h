@@ -1,0 +1,53 @@
+// Host-side launchers of the CUDA kernels (defined in the .cu files). Plain types only, so the
+// .cu files stay free of the project's host headers (fmt, spdlog) and compile quickly. Launchers
+// queue work on `stream` and never synchronize; the caller checks cudaGetLastError after each.
+// All pointers are device memory.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+namespace tandem::kernels::cuda {
+
+enum class CacheType { kF32, kF16, kBF16 };
+
+// ---- row ops (elementwise.cu) ----
+void embed_bf16(const uint16_t* table, int64_t dim, const int32_t* ids, int64_t n, float* out, cudaStream_t s);
+void rms_norm(const float* x, const float* w, int64_t rows, int64_t dim, float eps, float* out, cudaStream_t s);
+void add_rms_norm(float* resid, const float* x, const float* w, int64_t rows, int64_t dim, float eps, float* out,
+                  cudaStream_t s);
+// inv_freq: rotary_dim / 2 doubles (after scaling, as ref::rope_frequencies).
+void rope(float* x, const int32_t* positions, int64_t tokens, int n_heads, int head_dim, int rotary_dim, bool neox,
+          const double* inv_freq, cudaStream_t s);
+void silu_mul(const float* gate_up, int64_t rows, int64_t ff, float* out, cudaStream_t s);
+void add(float* x, const float* y, int64_t n, cudaStream_t s);
+void add_bias(float* y, const float* bias, int64_t m, int64_t n, cudaStream_t s);
+void to_bf16(const float* x, int64_t n, uint16_t* out, cudaStream_t s);
+void gather_rows(const float* src, int64_t dim, const int32_t* rows, int64_t n, float* dst, cudaStream_t s);
+void store_kv(CacheType t, void* k_cache, void* v_cache, const float* k, const float* v, const int32_t* slots,
+              int64_t tokens, int64_t kv_dim, cudaStream_t s);
+
+// ---- attention (attention.cu) ----
+struct AttentionArgs {
+  const float* q;  // [total_q, n_heads * head_dim]
+  const void* k_cache;
+  const void* v_cache;
+  const int32_t* q_offsets;
+  const int32_t* ctx_lens;
+  const int32_t* slot_offsets;
+  const int32_t* slots;
+  int num_seqs, total_q, n_heads, n_kv_heads, head_dim;
+  float scale;
+  // Split-KV: each (row, head) splits its keys into num_splits chunks of chunk keys; partial
+  // results go to part_o [total_q * n_heads * num_splits, head_dim] and part_ml [.., 2] and a
+  // second kernel merges them. num_splits == 1 writes out directly.
+  int num_splits, chunk;
+  float* part_o;
+  float* part_ml;
+  float* out;  // [total_q, n_heads * head_dim]
+};
+// Returns false when head_dim is unsupported (> 256 or not a multiple of 32... see attention.cu).
+bool attention(CacheType t, const AttentionArgs& a, cudaStream_t s);
+
+}  // namespace tandem::kernels::cuda

@@ -1,0 +1,203 @@
+// First CUDA timing table (scripts/device/cuda_check.sh runs it on the GPU machine):
+// - device-to-device copy bandwidth (1 GiB, counting bytes read + written): the memory ceiling;
+// - cuBLAS bf16 GEMM rate at 8192³ on random data: the matrix ceiling;
+// - decode step time of a model (default: SmolLM2-135M) at batch 1 / 8 / 32 with a 512-token
+//   context per sequence, against the memory floor (bf16 weights + KV bytes over the measured copy
+//   bandwidth), and a 512-token prefill.
+// Times are medians over repeats after warm-up, taken with CUDA events or after a synchronize.
+// Usage: tandem_cuda_bench [model.gguf]. Prints the table last.
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/cuda_check.h"
+#include "tests/support/test_paths.h"
+#include "worker/model/model_loader.h"
+
+namespace tandem {
+namespace {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+double copy_bandwidth_gbs() {
+  const size_t bytes = size_t{1} << 30;
+  void *a = nullptr, *b = nullptr;
+  CUDA_OK(cudaMalloc(&a, bytes));
+  CUDA_OK(cudaMalloc(&b, bytes));
+  CUDA_OK(cudaMemset(a, 0x5a, bytes));
+  cudaEvent_t e0, e1;
+  CUDA_OK(cudaEventCreate(&e0));
+  CUDA_OK(cudaEventCreate(&e1));
+  std::vector<double> ms;
+  for (int i = 0; i < 23; ++i) {
+    CUDA_OK(cudaEventRecord(e0));
+    CUDA_OK(cudaMemcpyAsync(i % 2 ? a : b, i % 2 ? b : a, bytes, cudaMemcpyDeviceToDevice));
+    CUDA_OK(cudaEventRecord(e1));
+    CUDA_OK(cudaEventSynchronize(e1));
+    float t = 0;
+    CUDA_OK(cudaEventElapsedTime(&t, e0, e1));
+    if (i >= 3) ms.push_back(t);
+  }
+  cudaFree(a), cudaFree(b);
+  return 2.0 * bytes / (median(ms) * 1e-3) / 1e9;
+}
+
+double gemm_tflops() {
+  const int n = 8192;
+  const size_t elems = size_t{n} * n;
+  std::vector<uint16_t> h(elems);
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> d(-1, 1);
+  for (auto& x : h) x = fp32_to_bf16(d(rng));
+  void *a, *b, *c;
+  CUDA_OK(cudaMalloc(&a, elems * 2));
+  CUDA_OK(cudaMalloc(&b, elems * 2));
+  CUDA_OK(cudaMalloc(&c, elems * 2));
+  CUDA_OK(cudaMemcpy(a, h.data(), elems * 2, cudaMemcpyHostToDevice));
+  CUDA_OK(cudaMemcpy(b, h.data(), elems * 2, cudaMemcpyHostToDevice));
+  cublasHandle_t hd;
+  CUBLAS_OK(cublasCreate(&hd));
+  cudaEvent_t e0, e1;
+  CUDA_OK(cudaEventCreate(&e0));
+  CUDA_OK(cudaEventCreate(&e1));
+  const float alpha = 1, beta = 0;
+  std::vector<double> ms;
+  for (int i = 0; i < 13; ++i) {
+    CUDA_OK(cudaEventRecord(e0));
+    CUBLAS_OK(cublasGemmEx(hd, CUBLAS_OP_T, CUBLAS_OP_N, n, n, n, &alpha, a, CUDA_R_16BF, n, b, CUDA_R_16BF, n, &beta,
+                           c, CUDA_R_16BF, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    CUDA_OK(cudaEventRecord(e1));
+    CUDA_OK(cudaEventSynchronize(e1));
+    float t = 0;
+    CUDA_OK(cudaEventElapsedTime(&t, e0, e1));
+    if (i >= 3) ms.push_back(t);
+  }
+  cublasDestroy(hd);
+  cudaFree(a), cudaFree(b), cudaFree(c);
+  return 2.0 * n * n * double(n) / (median(ms) * 1e-3) / 1e12;
+}
+
+struct DecodeResult {
+  int batch;
+  double plain_ms, graph_ms, floor_ms;
+};
+
+int run(int argc, char** argv) {
+  const std::string path = argc > 1 ? argv[1] : testing::default_model_path();
+  if (kernels::cuda_device_count() == 0) {
+    fmt::print("no CUDA device: nothing to time\n");
+    return 1;
+  }
+  auto be_or = kernels::make_cuda_backend(0);
+  if (!be_or.ok()) {
+    fmt::print("{}\n", be_or.status().to_string());
+    return 1;
+  }
+  kernels::Backend& be = **be_or;
+  const double bw = copy_bandwidth_gbs();
+  const double tflops = gemm_tflops();
+  auto loaded_or = model::load_model(path, be);
+  if (!loaded_or.ok()) {
+    fmt::print("{}\n", loaded_or.status().to_string());
+    return 1;
+  }
+  model::LlamaModel& m = *loaded_or->model;
+  const model::ModelConfig& c = m.config();
+  // bf16 parameter bytes as uploaded (tied head counted once).
+  const double layer_params = double(c.hidden_size) * (c.q_dim() + 2 * c.kv_dim()) + double(c.q_dim()) * c.hidden_size +
+                              3.0 * c.hidden_size * c.intermediate_size;
+  const double weight_bytes = 2.0 * (layer_params * c.num_layers + double(c.vocab_size) * c.hidden_size *
+                                                                       (c.tie_word_embeddings ? 1 : 2));
+  const int ctx = 512, decode_steps = 40;
+  std::vector<DecodeResult> results;
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int32_t> tok(100, c.vocab_size - 1);
+  // Prefill of one prompt, second of two runs (the first sizes buffers and warms cuBLAS).
+  std::vector<std::pair<int, double>> prefills;
+  for (int len : {512, 1024, 4096}) {
+    runtime::KvCache kv(c.num_layers, 2 * len, c.kv_dim(), DType::kF32, &be);
+    std::vector<float> logits(c.vocab_size);
+    double t_ms = 0;
+    for (int rep = 0; rep < 2; ++rep) {
+      std::vector<int32_t> prompt(len), slots;
+      for (auto& t : prompt) t = tok(rng);
+      CHECK(kv.allocator().allocate(len, slots).ok());
+      model::ForwardBatch b;
+      b.add_sequence(prompt, slots);
+      const auto t0 = std::chrono::steady_clock::now();
+      m.forward(b, kv, logits.data());
+      t_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    }
+    prefills.push_back({len, t_ms});
+  }
+  for (int batch : {1, 8, 32}) {
+    double step_ms[2] = {0, 0};
+    for (int graphs = 0; graphs < 2; ++graphs) {
+      m.set_step_graphs(graphs == 1);
+      runtime::KvCache kv(c.num_layers, batch * (ctx + decode_steps + 1), c.kv_dim(), DType::kF32, &be);
+      std::vector<std::vector<int32_t>> slots(batch);
+      std::vector<float> logits(static_cast<size_t>(batch) * c.vocab_size);
+      model::ForwardBatch b;
+      for (int i = 0; i < batch; ++i) {
+        std::vector<int32_t> prompt(ctx);
+        for (auto& t : prompt) t = tok(rng);
+        CHECK(kv.allocator().allocate(ctx, slots[i]).ok());
+        b.clear();
+        b.add_sequence(prompt, slots[i]);
+        m.forward(b, kv, logits.data());
+      }
+      std::vector<double> ms;
+      for (int s = 0; s < decode_steps; ++s) {
+        b.clear();
+        for (int i = 0; i < batch; ++i) {
+          CHECK(kv.allocator().allocate(1, slots[i]).ok());
+          const int32_t t = tok(rng);
+          b.add_sequence(std::span<const int32_t>(&t, 1), slots[i]);
+        }
+        const auto t0 = std::chrono::steady_clock::now();
+        m.forward(b, kv, logits.data());  // ends with the logits copy back (synchronous)
+        const double t = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        if (s >= 5) ms.push_back(t);  // the first steps of a shape run plainly, then capture
+      }
+      step_ms[graphs] = median(ms);
+    }
+    const double kv_bytes = 2.0 * c.num_layers * batch * double(ctx) * c.kv_dim() * 4;  // f32 KV
+    results.push_back({batch, step_ms[0], step_ms[1], (weight_bytes + kv_bytes) / (bw * 1e9) * 1e3});
+  }
+  fmt::print("\n=== CUDA timing table ({}) ===\n", be.name());
+  fmt::print("device-to-device copy: {:.0f} GB/s (read + write)\n", bw);
+  fmt::print("cuBLAS bf16 GEMM 8192^3: {:.0f} TFLOP/s\n", tflops);
+  fmt::print("model: {} ({:.1f} MB bf16 weights)\n", path, weight_bytes / 1e6);
+  // Matmul work of a prefill: 2 FLOPs per weight per token (attention excluded), LM head on one row.
+  const double linear_params = layer_params * c.num_layers;
+  fmt::print("{:>15} {:>10} {:>12} {:>16} {:>14}\n", "prefill tokens", "ms", "tok/s", "matmul TFLOP/s",
+             "% of GEMM rate");
+  for (auto [len, t_ms] : prefills) {
+    const double tf = 2.0 * linear_params * len / (t_ms * 1e-3) / 1e12;
+    fmt::print("{:>15} {:>10.2f} {:>12.0f} {:>16.1f} {:>13.1f}%\n", len, t_ms, len * 1e3 / t_ms, tf, 100.0 * tf / tflops);
+  }
+  fmt::print("decode steps, context {} per sequence; 'plain' launches every kernel, 'graph' replays a captured step\n",
+             ctx);
+  fmt::print("{:>6} {:>15} {:>15} {:>12} {:>16} {:>12}\n", "batch", "plain ms/step", "graph ms/step", "graph tok/s",
+             "memory floor ms", "% of floor");
+  for (const auto& r : results) {
+    fmt::print("{:>6} {:>15.3f} {:>15.3f} {:>12.0f} {:>16.3f} {:>11.0f}%\n", r.batch, r.plain_ms, r.graph_ms,
+               r.batch * 1e3 / r.graph_ms, r.floor_ms, 100.0 * r.floor_ms / r.graph_ms);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace tandem
+
+int main(int argc, char** argv) { return tandem::run(argc, argv); }
