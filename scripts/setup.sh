@@ -17,6 +17,7 @@ DEBS=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libzmq3-dev cppzmq-dev libopenmpi-dev openmpi-bin libssl-dev zlib1g-dev curl
+  patchelf  # deploy/bundle.sh (relocatable bundles for hosts without our packages)
 )
 missing=()
 for p in "${DEBS[@]}"; do
