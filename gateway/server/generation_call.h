@@ -2,6 +2,15 @@
 // delivers messages on its own threads; they are queued here and the coroutine (on its
 // connection's strand) awaits them with next(), so no io thread ever blocks on gRPC.
 //
+// Prefill/decode pairs (a Pick with a prefill side): the same request, with the pair's
+// disaggregated_params {prefill bootstrap host, port, room}, goes to the decode worker and then
+// the prefill worker. next() yields the decode stream (the client's stream: its first chunk
+// carries the first token). The prefill stream only matters when it fails: before the decode side
+// delivered anything, the failure ends the call (UNAVAILABLE, retryable; prefill_failed() is true)
+// and the decode call is cancelled so its KV reservation is freed; after that it is ignored (the
+// decode side holds the KV already and reports its own transfer failures). cancel() and the
+// destructor cancel both streams.
+//
 // Threads: next() and cancel() on the handler's strand; the gRPC callbacks on gRPC threads.
 #pragma once
 
@@ -16,6 +25,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "common/status.h"
+#include "gateway/server/worker_pool.h"
 #include "sglang_scheduler.pb.h"
 
 namespace tandem::gateway::client {
@@ -35,6 +45,11 @@ class GenerationCall {
 
   void start(client::WorkerClient& worker, const sglang::grpc::scheduler::GenerateRequest& request,
              std::chrono::milliseconds deadline);
+  // One worker, or both workers of a PD pair (see above).
+  void start(const WorkerPool::Pick& pick, const sglang::grpc::scheduler::GenerateRequest& request,
+             std::chrono::milliseconds deadline);
+  // The call ended because its prefill worker failed (PD only). Read after next() gave a Status.
+  bool prefill_failed() const;
   // The next message, or the final status once the call is over.
   boost::asio::awaitable<CallEvent> next();
   // Cancels the RPC (the worker aborts the request and frees its KV); next() then yields
@@ -45,6 +60,7 @@ class GenerationCall {
   struct Shared;
   std::shared_ptr<Shared> shared_;
   std::shared_ptr<client::GenerateStream> stream_;
+  std::shared_ptr<client::GenerateStream> prefill_stream_;
 };
 
 }  // namespace tandem::gateway::server

@@ -226,12 +226,13 @@ asio::awaitable<void> handle_generation(GatewayApp& app, http::HttpRequest& req,
       break;  // never retried (ACCEPTANCE 18)
     }
     tried.insert(pick->id);
-    m.worker_requests.with_labels({pick->id}).inc();
+    if (pick->prefill) tried.insert(pick->prefill->id);  // PD: retry on another pair
+    m.count_dispatch(*pick);
     p.worker_request.set_request_id(attempt == 0 ? ctx.meta.id
                                                  : fmt::format("{}-retry{}", ctx.meta.id, attempt));
     live->call = nullptr;
     call = std::make_unique<GenerationCall>(strand);
-    call->start(*pick->client, p.worker_request, app.config().request_timeout);
+    call->start(*pick, p.worker_request, app.config().request_timeout);
     live->call = call.get();
     if (client_gone) call->cancel();  // the client left while this request waited or backed off
     Status final_status = Status::Ok();
@@ -281,13 +282,14 @@ asio::awaitable<void> handle_generation(GatewayApp& app, http::HttpRequest& req,
     }
     if (all_done) {
       call->cancel();  // stop strings may have ended it before the worker did: abort the rest
-      app.pool().record_result(pick->id, true);
+      app.pool().record_result(*pick, true);
       break;
     }
     if (client_gone) break;
     // The call ended without finishing every choice.
     const bool retryable = routing::is_retryable_status(final_status.code());
-    app.pool().record_result(pick->id, !retryable);
+    app.pool().record_result(*pick, !retryable, call->prefill_failed());
+    if (call->prefill_failed()) m.pd_prefill_failures.with_labels({pick->prefill->id}).inc();
     if (final_status.ok()) final_status = make_status(StatusCode::kInternal, "the worker ended the stream early");
     if (!streamed_any && retryable &&
         routing::should_retry(app.config().retry, attempt + 1, retryable, streamed_any)) {

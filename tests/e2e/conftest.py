@@ -146,3 +146,33 @@ def served(tandem_bin, default_model):
     s = start_serve(tandem_bin, default_model)
     yield s
     stop_serve(s)
+
+
+# ---- Prefill/decode disaggregation ---------------------------------------------------------------
+
+def start_pd_worker(tandem_bin, model, role, *extra):
+    """`tandem worker --role prefill|decode` (prefill: an ephemeral bootstrap port unless `extra`
+    names one). Proc.role is the role; Proc.bootstrap_port the prefill worker's bootstrap port, from
+    its "listening on HOST:PORT (grpc), bootstrap HOST:BPORT" line (None for decode)."""
+    import re
+    args = ["--role", role]
+    if role == "prefill" and "--bootstrap-port" not in extra:
+        args += ["--bootstrap-port", "0"]
+    p = start_worker(tandem_bin, model, *args, *extra)
+    p.role = role
+    m = re.search(r"bootstrap (\S+):(\d+)", "".join(p.log))
+    p.bootstrap_port = int(m.group(2)) if m else None
+    if role == "prefill":
+        assert p.bootstrap_port, "prefill worker printed no bootstrap port:\n" + "".join(p.log)
+    return p
+
+
+def start_pd_gateway(tandem_bin, prefills, decodes, *extra, ready=True):
+    """`tandem gateway --prefill URL,BPORT ... --decode URL ...` over started PD workers."""
+    cmd = [tandem_bin, "gateway", "--port", "0", "--host", "127.0.0.1", "--log-level", "warn"]
+    for p in prefills:
+        cmd += ["--prefill", f"{p.address},{p.bootstrap_port}" if p.bootstrap_port else p.address]
+    for d in decodes:
+        cmd += ["--decode", d.address]
+    p = start_listening(cmd + list(extra), r"tandem gateway listening on http://(\S+:\d+)")
+    return wait_ready(p) if ready else p
