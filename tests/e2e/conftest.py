@@ -150,7 +150,14 @@ def served(tandem_bin, default_model):
 
 # ---- Prefill/decode disaggregation ---------------------------------------------------------------
 
-def start_pd_worker(tandem_bin, model, role, *extra):
+def start_worker_threads(tandem_bin, model, threads, *extra):
+    """start_worker with `threads` compute threads (several workers share this machine's cores)."""
+    return start_listening([tandem_bin, "worker", "--model", model, "--port", "0", "--threads",
+                            str(threads), "--kv-slots", "4096", "--log-level", "warn", *extra],
+                           r"tandem worker listening on (\S+:\d+)")
+
+
+def start_pd_worker(tandem_bin, model, role, *extra, threads=1):
     """`tandem worker --role prefill|decode` (prefill: an ephemeral bootstrap port unless `extra`
     names one). Proc.role is the role; Proc.bootstrap_port the prefill worker's bootstrap port, from
     its "listening on HOST:PORT (grpc), bootstrap HOST:BPORT" line (None for decode)."""
@@ -158,7 +165,7 @@ def start_pd_worker(tandem_bin, model, role, *extra):
     args = ["--role", role]
     if role == "prefill" and "--bootstrap-port" not in extra:
         args += ["--bootstrap-port", "0"]
-    p = start_worker(tandem_bin, model, *args, *extra)
+    p = start_worker_threads(tandem_bin, model, threads, *args, *extra)
     p.role = role
     m = re.search(r"bootstrap (\S+):(\d+)", "".join(p.log))
     p.bootstrap_port = int(m.group(2)) if m else None

@@ -21,6 +21,7 @@ import urllib.request
 import pytest
 
 from conftest import (start_gateway, start_pd_gateway, start_pd_worker, start_serve, start_worker,
+                      start_worker_threads,
                       stop_proc, stop_serve, wait_ready)
 
 CHUNK = "32"  # small chunked prefill: a long prompt takes many chunks (and many KV transfers)
@@ -146,7 +147,7 @@ def test_serve_pd_answers_the_readme_chat_request(tandem_bin, default_model):
 def mixed_and_pd(tandem_bin, default_model):
     procs = []
     try:
-        m = start_worker(tandem_bin, default_model, "--chunked-prefill-size", CHUNK)
+        m = start_worker_threads(tandem_bin, default_model, 1, "--chunked-prefill-size", CHUNK)
         procs.append(m)
         gm = start_gateway(tandem_bin, [m.address])
         procs.append(gm)
@@ -220,10 +221,8 @@ def abort_storm(base, n, seed):
 def test_aborts_under_load_leave_every_pool_full(tandem_bin, default_model, pairs):
     procs = []
     try:
-        prefills = [start_pd_worker(tandem_bin, default_model, "prefill", "--threads", "1",
-                                    "--chunked-prefill-size", CHUNK) for _ in range(pairs)]
-        decodes = [start_pd_worker(tandem_bin, default_model, "decode", "--threads", "1",
-                                   "--chunked-prefill-size", CHUNK) for _ in range(pairs)]
+        prefills = [start_pd_worker(tandem_bin, default_model, "prefill", "--chunked-prefill-size", CHUNK) for _ in range(pairs)]
+        decodes = [start_pd_worker(tandem_bin, default_model, "decode", "--chunked-prefill-size", CHUNK) for _ in range(pairs)]
         procs += prefills + decodes
         g = start_pd_gateway(tandem_bin, prefills, decodes, "--prefill-policy", "round_robin",
                              "--decode-policy", "round_robin")
@@ -273,9 +272,8 @@ def wait_dispatched(base, before, timeout=30):
 def test_prefill_killed_mid_transfer_is_retried_on_the_other_pair(tandem_bin, default_model):
     procs = []
     try:
-        prefills = [start_pd_worker(tandem_bin, default_model, "prefill", "--threads", "1",
-                                    "--chunked-prefill-size", "16") for _ in range(2)]
-        decodes = [start_pd_worker(tandem_bin, default_model, "decode", "--threads", "1")
+        prefills = [start_pd_worker(tandem_bin, default_model, "prefill", "--chunked-prefill-size", "16") for _ in range(2)]
+        decodes = [start_pd_worker(tandem_bin, default_model, "decode")
                    for _ in range(2)]
         procs += prefills + decodes
         g = start_pd_gateway(tandem_bin, prefills, decodes)
@@ -320,9 +318,9 @@ def test_prefill_killed_mid_transfer_is_retried_on_the_other_pair(tandem_bin, de
 def test_prefill_killed_with_one_pair_gives_a_clear_error(tandem_bin, default_model):
     procs = []
     try:
-        p = start_pd_worker(tandem_bin, default_model, "prefill", "--threads", "1",
+        p = start_pd_worker(tandem_bin, default_model, "prefill",
                             "--chunked-prefill-size", "16")
-        d = start_pd_worker(tandem_bin, default_model, "decode", "--threads", "1")
+        d = start_pd_worker(tandem_bin, default_model, "decode")
         procs += [p, d]
         g = start_pd_gateway(tandem_bin, [p], [d])
         procs.append(g)
@@ -354,8 +352,8 @@ def test_prefill_killed_with_one_pair_gives_a_clear_error(tandem_bin, default_mo
 def test_decode_killed_mid_stream_ends_the_stream_with_an_error_event(tandem_bin, default_model):
     procs = []
     try:
-        p = start_pd_worker(tandem_bin, default_model, "prefill", "--threads", "1")
-        d = start_pd_worker(tandem_bin, default_model, "decode", "--threads", "1")
+        p = start_pd_worker(tandem_bin, default_model, "prefill")
+        d = start_pd_worker(tandem_bin, default_model, "decode")
         procs += [p, d]
         g = start_pd_gateway(tandem_bin, [p], [d])
         procs.append(g)
@@ -399,9 +397,9 @@ def test_decode_killed_mid_stream_ends_the_stream_with_an_error_event(tandem_bin
 def test_stopped_prefill_peer_is_detected_and_decode_frees(tandem_bin, default_model):
     procs = []
     try:
-        p = start_pd_worker(tandem_bin, default_model, "prefill", "--threads", "1",
+        p = start_pd_worker(tandem_bin, default_model, "prefill",
                             "--chunked-prefill-size", "16")
-        d = start_pd_worker(tandem_bin, default_model, "decode", "--threads", "1")
+        d = start_pd_worker(tandem_bin, default_model, "decode")
         procs += [p, d]
         g = start_pd_gateway(tandem_bin, [p], [d], "--request-timeout", "120")
         procs.append(g)
@@ -447,8 +445,8 @@ def test_garbage_frames_to_the_bootstrap_socket_are_dropped(tandem_bin, default_
     zmq = pytest.importorskip("zmq")
     procs = []
     try:
-        p = start_pd_worker(tandem_bin, default_model, "prefill", "--threads", "1")
-        d = start_pd_worker(tandem_bin, default_model, "decode", "--threads", "1")
+        p = start_pd_worker(tandem_bin, default_model, "prefill")
+        d = start_pd_worker(tandem_bin, default_model, "decode")
         procs += [p, d]
         g = start_pd_gateway(tandem_bin, [p], [d])
         procs.append(g)
@@ -502,7 +500,7 @@ def wait_kv_blocks(base, url, minimum, timeout=20):
 def test_kv_events_mode_routes_a_shared_prefix_to_the_worker_that_cached_it(tandem_bin, default_model):
     procs = []
     try:
-        w = [start_worker(tandem_bin, default_model, "--threads", "1") for _ in range(2)]
+        w = [start_worker_threads(tandem_bin, default_model, 1) for _ in range(2)]
         procs += w
         g = start_gateway(tandem_bin, [x.address for x in w], "--cache-aware-mode", "kv_events")
         procs.append(g)
