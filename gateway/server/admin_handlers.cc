@@ -109,8 +109,7 @@ Reply add_worker_reply(GatewayApp& app, const HttpRequest& req) {
   if (url.empty()) return error_reply(openai::missing_field_error("url"));
   // PD gateways: {"url": ..., "role": "prefill", "bootstrap_port": 8998} or {"role": "decode"}.
   const boost::json::object body = body_object(req);
-  routing::WorkerRole role =
-      app.pool().pd_mode() ? routing::WorkerRole::kDecode : routing::WorkerRole::kMixed;
+  routing::WorkerRole role = routing::WorkerRole::kMixed;
   if (const boost::json::value* r = body.if_contains("role")) {
     if (!r->is_string()) return error_reply(openai::invalid_value_error("role", "'role' must be a string"));
     auto parsed = routing::parse_worker_role(std::string(r->as_string()));

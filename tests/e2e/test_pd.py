@@ -20,7 +20,7 @@ import urllib.request
 
 import pytest
 
-from conftest import (start_gateway, start_pd_gateway, start_pd_worker, start_serve, start_worker,
+from conftest import (start_gateway, start_listening, start_pd_gateway, start_pd_worker, start_serve,
                       start_worker_threads,
                       stop_proc, stop_serve, wait_ready)
 
@@ -139,6 +139,67 @@ def test_serve_pd_answers_the_readme_chat_request(tandem_bin, default_model):
         assert metric_sum(s.base, "tandem_gateway_pd_pairs_total") >= 2
     finally:
         stop_serve(s)
+
+
+def test_pd_gateway_takes_workers_with_roles_through_the_admin_api(tandem_bin, default_model):
+    procs = []
+    try:
+        p = start_pd_worker(tandem_bin, default_model, "prefill")
+        d = start_pd_worker(tandem_bin, default_model, "decode")
+        procs += [p, d]
+        g = start_listening([tandem_bin, "gateway", "--pd", "--port", "0", "--host", "127.0.0.1",
+                             "--log-level", "warn"], r"tandem gateway listening on http://(\S+:\d+)")
+        procs.append(g)
+        status, body = get(g.base, "/readiness")
+        assert status == 503 and json.loads(body)["mode"] == "pd"
+        status, body = post(g.base, "/workers", {"url": d.address})
+        assert status == 400 and body["error"]["param"] == "role", body
+        status, body = post(g.base, "/workers", {"url": p.address, "role": "prefill",
+                                                 "bootstrap_port": p.bootstrap_port})
+        assert status == 200, body
+        time.sleep(1)
+        assert get(g.base, "/readiness")[0] == 503, "prefill alone is no pair"
+        status, body = post(g.base, "/workers", {"url": d.address, "role": "decode"})
+        assert status == 200, body
+        wait_ready(g, timeout=60)
+        ws = {w["url"]: w for w in workers_of(g.base)}
+        assert ws[p.address]["role"] == "prefill" and ws[p.address]["bootstrap_port"] == p.bootstrap_port
+        assert ws[d.address]["role"] == "decode"
+        status, body = post(g.base, "/v1/chat/completions", {
+            "messages": [{"role": "user", "content": "Hello"}], "max_tokens": 4})
+        assert status == 200, body
+        text = get(g.base, "/metrics")[1]
+        assert f'tandem_gateway_pd_pairs_total{{prefill="{p.address}",decode="{d.address}"}} 1' in text
+        assert 'tandem_gateway_workers{role="prefill",state="healthy"} 1' in text
+    finally:
+        for proc in reversed(procs):
+            stop_proc(proc)
+
+
+def test_up_starts_a_pd_topology_from_yaml(tandem_bin, default_model, tmp_path):
+    cfg = tmp_path / "pd.yaml"
+    cfg.write_text(f"""
+workers:
+  - {{role: prefill, model: {default_model}, threads: 1, chunked_prefill_size: 64}}
+  - {{role: decode, model: {default_model}, threads: 1}}
+gateway:
+  host: 127.0.0.1
+  port: 0
+  decode_policy: round_robin
+  log_level: warn
+""")
+    up = start_listening([tandem_bin, "up", "-c", str(cfg)], r"tandem up listening on http://(\S+:\d+)",
+                         timeout=240)
+    try:
+        wait_ready(up, timeout=120)
+        roles = sorted(w["role"] for w in workers_of(up.base))
+        assert roles == ["decode", "prefill"]
+        reply = up.client().chat.completions.create(
+            model="default", messages=[{"role": "user", "content": long_prompt(3, "up")}],
+            max_tokens=6, temperature=0)
+        assert reply.choices[0].message.content
+    finally:
+        assert stop_proc(up) == 0, "".join(up.log)
 
 
 # ---- PD output equals mixed output ---------------------------------------------------------------
