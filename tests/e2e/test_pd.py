@@ -272,6 +272,8 @@ def abort_storm(base, n, seed):
         r = conn.getresponse()
         data = r.read().decode()
         conn.close()
+        if '"error"' in data:
+            return "error: " + data[-300:]
         return "done" if "[DONE]" in data else "cut"
 
     with concurrent.futures.ThreadPoolExecutor(n) as pool:
