@@ -18,6 +18,8 @@
 #include "cli/model_session.h"
 #include "cli/stop_signals.h"
 #include "common/logging.h"
+#include "worker/pd/kv_rows.h"
+#include "worker/pd/kv_transfer.h"
 #include "worker/service/engine.h"
 #include "worker/service/kv_event_bridge.h"
 #include "worker/service/worker_server.h"
@@ -32,10 +34,18 @@ struct WorkerOptions {
   std::string host = "127.0.0.1";
   int port = 30001;
   std::string role = "mixed";
+  // Disaggregation (prefill/decode roles). Liveness: a peer silent for kHeartbeatMisses intervals
+  // is dead and its transfers fail.
+  int bootstrap_port = 8998;  // prefill: the ZeroMQ bootstrap/KV endpoint (SGLang's default port)
+  double pd_bootstrap_timeout_s = 30.0;
+  double pd_transfer_timeout_s = 30.0;
+  double pd_heartbeat_interval_s = 1.0;
   int64_t seed = -1;
   double shutdown_grace_s = 5.0;
   std::string log_level = "info";
 };
+
+constexpr int kHeartbeatMisses = 3;
 
 std::string hf_architecture(const std::string& arch) {
   if (arch == "qwen2") return "Qwen2ForCausalLM";
@@ -45,10 +55,6 @@ std::string hf_architecture(const std::string& arch) {
 
 int run_worker(const WorkerOptions& o) {
   init_logging(o.log_level, "worker");
-  if (o.role != "mixed") {
-    fmt::print(stderr, "tandem worker: --role {} is not available yet; only 'mixed' serves today\n", o.role);
-    return 2;
-  }
   if (Status st = install_stop_signals(); !st.ok()) {
     fmt::print(stderr, "tandem worker: {}\n", st.to_string());
     return 1;
@@ -69,6 +75,36 @@ int run_worker(const WorkerOptions& o) {
   service::KvEventSource kv_events;
   service::KvEventBridge kv_bridge(kv_events, std::max(16, e.page_size));
   service::EngineConfig engine_config = make_engine_config(e, s.eos_ids, base_seed);
+
+  // Disaggregation: the KV transfer of this worker's half (outlives the engine, declared first).
+  const model::ModelConfig& model_config = s.loaded.model->config();
+  const pd::KvLayout layout = pd::layout_of(*s.kv, model_config.num_kv_heads, e.page_size);
+  pd::TransferOptions transfer;
+  transfer.bootstrap_timeout_s = o.pd_bootstrap_timeout_s;
+  transfer.transfer_timeout_s = o.pd_transfer_timeout_s;
+  transfer.heartbeat_interval_s = o.pd_heartbeat_interval_s;
+  transfer.heartbeat_misses = kHeartbeatMisses;
+  std::unique_ptr<pd::PrefillTransport> prefill_transport;
+  std::unique_ptr<pd::DecodeTransport> decode_transport;
+  if (o.role == "prefill") {
+    auto t = pd::make_prefill_transport("zmq", pd::bootstrap_endpoint(o.host, o.bootstrap_port), layout, transfer);
+    if (!t.ok()) {
+      fmt::print(stderr, "tandem worker: {}\n", t.status().to_string());
+      return 1;
+    }
+    prefill_transport = std::move(*t);
+    engine_config.role = service::EngineRole::kPrefill;
+    engine_config.prefill_transport = prefill_transport.get();
+  } else if (o.role == "decode") {
+    auto t = pd::make_decode_transport("zmq", layout, transfer);
+    if (!t.ok()) {
+      fmt::print(stderr, "tandem worker: {}\n", t.status().to_string());
+      return 1;
+    }
+    decode_transport = std::move(*t);
+    engine_config.role = service::EngineRole::kDecode;
+    engine_config.decode_transport = decode_transport.get();
+  }
   engine_config.cache_events = [&kv_bridge](const scheduler::CacheEvent& ev) {
     kv_bridge.on_cache_event(ev);
   };
@@ -80,7 +116,7 @@ int run_worker(const WorkerOptions& o) {
   service::Engine& engine = **engine_or;
   engine.start();
 
-  const model::ModelConfig& mc = s.loaded.model->config();
+  const model::ModelConfig& mc = model_config;
   service::WorkerInfo info;
   info.model_path = e.model;
   info.served_model_name = o.served_model_name.empty()
@@ -97,6 +133,7 @@ int run_worker(const WorkerOptions& o) {
   info.max_total_num_tokens = s.kv->num_slots();
   info.max_running_requests = e.max_running_requests;
   info.role = o.role;
+  info.bootstrap_port = prefill_transport ? prefill_transport->port() : 0;
   info.server_args = {{"model_path", e.model},
                       {"host", o.host},
                       {"port", std::to_string(o.port)},
@@ -109,7 +146,10 @@ int run_worker(const WorkerOptions& o) {
                       {"schedule_policy", e.schedule_policy},
                       {"page_size", std::to_string(e.page_size)},
                       {"disable_radix_cache", e.disable_radix_cache ? "true" : "false"},
-                      {"context_length", std::to_string(e.context_length)}};
+                      {"context_length", std::to_string(e.context_length)},
+                      {"pd_bootstrap_timeout", fmt::format("{}", o.pd_bootstrap_timeout_s)},
+                      {"pd_transfer_timeout", fmt::format("{}", o.pd_transfer_timeout_s)},
+                      {"pd_heartbeat_interval", fmt::format("{}", o.pd_heartbeat_interval_s)}};
 
   service::WorkerServerOptions server_options;
   server_options.kv_events = &kv_events;
@@ -120,7 +160,12 @@ int run_worker(const WorkerOptions& o) {
     return 1;
   }
   service::WorkerServer& server = **server_or;
-  fmt::print("tandem worker listening on {}:{} (grpc)\n", o.host, server.port());
+  if (prefill_transport) {
+    fmt::print("tandem worker listening on {}:{} (grpc), bootstrap {}:{}\n", o.host, server.port(), o.host,
+               prefill_transport->port());
+  } else {
+    fmt::print("tandem worker listening on {}:{} (grpc)\n", o.host, server.port());
+  }
   std::fflush(stdout);
 
   const int sig = wait_for_stop_signal();
@@ -146,6 +191,20 @@ void add_worker_command(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(0, 65535))->capture_default_str();
   cmd->add_option("--role", o->role, "mixed | prefill | decode")->envname("TANDEM_ROLE")
       ->check(CLI::IsMember({"mixed", "prefill", "decode"}))->capture_default_str();
+  cmd->add_option("--bootstrap-port", o->bootstrap_port,
+                  "Prefill role: ZeroMQ port decode workers reserve KV on and receive it from (0 = any free port)")
+      ->envname("TANDEM_BOOTSTRAP_PORT")->check(CLI::Range(0, 65535))->capture_default_str();
+  cmd->add_option("--pd-bootstrap-timeout", o->pd_bootstrap_timeout_s,
+                  "Seconds a PD request waits for its peer (prefill: the decode's reservation; decode: the "
+                  "prefill's acceptance) before failing")
+      ->envname("TANDEM_PD_BOOTSTRAP_TIMEOUT")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--pd-transfer-timeout", o->pd_transfer_timeout_s,
+                  "Seconds without transfer progress (decode: no KV chunk or first token; prefill: no "
+                  "acknowledgement) before a PD request fails")
+      ->envname("TANDEM_PD_TRANSFER_TIMEOUT")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--pd-heartbeat-interval", o->pd_heartbeat_interval_s,
+                  "Seconds between PD heartbeats; a peer silent for 3 intervals is dead")
+      ->envname("TANDEM_PD_HEARTBEAT_INTERVAL")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--seed", o->seed, "Base seed for requests that bring none (-1: random per run)")
       ->envname("TANDEM_SEED")->capture_default_str();
   cmd->add_option("--shutdown-grace", o->shutdown_grace_s, "Seconds running requests get on SIGINT/SIGTERM")

@@ -57,6 +57,7 @@ Scheduler::Scheduler(SlotAllocator& allocator, SchedulerConfig config,
 // with the requests anyway; return everything so a reused allocator starts full.
 Scheduler::~Scheduler() {
   for (auto& r : running_) release_kv(*r, /*cache_it=*/false);
+  for (auto& [id, slots] : reserved_) allocator_.release(slots);
   cache_.flush();
 }
 
@@ -227,6 +228,7 @@ void Scheduler::check_invariants() const {
           "request {}: cached prefix {} without a lock", r->req->id, r->cached_len);
     held += static_cast<int64_t>(r->slots.size()) - r->cached_len;
   }
+  for (const auto& [id, slots] : reserved_) held += static_cast<int64_t>(slots.size());
   const int64_t sum = allocator_.num_free() + int64_t{cache_.cached_tokens()} + held;
   CHECK(sum == allocator_.num_slots(),
         "slot leak: free {} + cached {} + held by requests {} = {} != pool {}",

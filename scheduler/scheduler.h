@@ -21,6 +21,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
@@ -84,6 +85,28 @@ class Scheduler {
   // running request's slot list matches its computed length.
   void check_invariants() const;
 
+  // --- Disaggregated decode (scheduler_pd.cc) ---
+  // The prompt's KV of such a request is computed by a prefill worker and lands in slots reserved
+  // here first (ACCEPTANCE 11: reserve before the prefill runs).
+  //
+  // Reserves n slots under `id` (evicting unlocked cache leaves when needed) while keeping one slot
+  // per running decode and the rest of every running prefill free, and while running requests +
+  // reservations stay under max_running_requests. nullptr when it does not fit now: the engine
+  // keeps the request in its pre-allocation queue and retries. Reserved slots count as held in
+  // check_invariants until add_prefilled or cancel_reservation.
+  const std::vector<int32_t>* reserve(const std::string& id, int32_t n);
+  const std::vector<int32_t>* reservation(const std::string& id) const;
+  int32_t num_reservations() const { return static_cast<int32_t>(reserved_.size()); }
+  // Returns a reservation's slots to the pool (abort, failed transfer). False when there is none.
+  bool cancel_reservation(const std::string& id);
+  // Turns the reservation `req->id` (its slots now hold the prompt's KV) into a running request
+  // that decodes from here: `first_token` (sampled by the prefill side) is its first output; the
+  // prompt enters the radix cache as after a local prefill; cached_tokens (what the prefill side
+  // reused) is reported in its result. A first token that ends the request finishes it at once.
+  // kFailedPrecondition without a reservation of the prompt's length; kAlreadyExists when running.
+  Status add_prefilled(std::unique_ptr<Request> req, int32_t first_token, int32_t cached_tokens,
+                       TimePoint now = Clock::now());
+
   RadixCache& cache() { return cache_; }
   const SchedulerConfig& config() const { return config_; }
 
@@ -138,6 +161,8 @@ class Scheduler {
   RadixCache cache_;
   WaitingQueue queue_;
   std::vector<std::unique_ptr<Running>> running_;  // admission order
+  // Disaggregated decode: slots reserved per request id for KV arriving from a prefill worker.
+  std::unordered_map<std::string, std::vector<int32_t>> reserved_;
   std::vector<RequestResult> results_;
   int32_t total_tokens_ = 0;
   uint64_t step_ = 0;

@@ -7,9 +7,24 @@
 
 namespace tandem::service {
 
+std::string_view engine_role_name(EngineRole role) {
+  switch (role) {
+    case EngineRole::kMixed: return "mixed";
+    case EngineRole::kPrefill: return "prefill";
+    case EngineRole::kDecode: return "decode";
+  }
+  return "unknown";
+}
+
 StatusOr<std::unique_ptr<Engine>> Engine::create(model::LlamaModel& model, runtime::KvCache& kv,
                                                  EngineConfig config) {
   if (config.max_n < 1) return invalid_argument("max_n must be >= 1, got {}", config.max_n);
+  if (config.role == EngineRole::kPrefill && config.prefill_transport == nullptr) {
+    return invalid_argument("a prefill engine needs a prefill KV transport (the bootstrap endpoint)");
+  }
+  if (config.role == EngineRole::kDecode && config.decode_transport == nullptr) {
+    return invalid_argument("a decode engine needs a decode KV transport");
+  }
   config.scheduler.eos_token_ids = config.eos_token_ids;
   // Positions past the model's trained context are not supported: clamp the context limit.
   int32_t& ctx = config.scheduler.limits.max_context_len;
@@ -34,6 +49,7 @@ Engine::Impl::Impl(model::LlamaModel& model_in, runtime::KvCache& kv_in, EngineC
   load.total_tokens = sched->load().total_tokens;
   load.free_tokens = kv.allocator().num_free();
   load.max_running_requests = config.scheduler.limits.max_running_requests;
+  pd_layout = pd::layout_of(kv, model.config().num_kv_heads, config.scheduler.page_size);
 }
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -44,6 +60,16 @@ void Engine::start() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   CHECK(!impl_->started, "Engine::start called twice");
   impl_->started = true;
+  // Transport progress wakes the engine thread (the listener runs on a transport thread).
+  auto listener = [impl = impl_.get()] {
+    {
+      std::lock_guard<std::mutex> l(impl->mu);
+      impl->pd_dirty = true;
+    }
+    impl->wake.notify_all();
+  };
+  if (impl_->config.role == EngineRole::kPrefill) impl_->config.prefill_transport->set_listener(listener);
+  if (impl_->config.role == EngineRole::kDecode) impl_->config.decode_transport->set_listener(listener);
   impl_->thread = std::thread([impl = impl_.get()] { impl->loop(); });
 }
 
@@ -56,6 +82,9 @@ void Engine::stop() {
   }
   impl_->wake.notify_all();
   if (impl_->thread.joinable()) impl_->thread.join();
+  // The listener points at us; the transports may outlive the engine.
+  if (impl_->config.role == EngineRole::kPrefill) impl_->config.prefill_transport->set_listener(nullptr);
+  if (impl_->config.role == EngineRole::kDecode) impl_->config.decode_transport->set_listener(nullptr);
 }
 
 Status Engine::submit(GenerateInput input, EventSink sink) {
@@ -75,6 +104,28 @@ Status Engine::submit(GenerateInput input, EventSink sink) {
   if (input.n < 1 || input.n > m.config.max_n) {
     return invalid_argument("request {}: n must be in [1, {}], got {}", input.id, m.config.max_n,
                             input.n);
+  }
+  if (m.config.role != EngineRole::kMixed && !input.pd) {
+    return invalid_argument("request {}: this worker runs as {}; send requests through a PD gateway "
+                            "(one that pairs a prefill and a decode worker and sets "
+                            "disaggregated_params), or start the worker with --role mixed",
+                            input.id, engine_role_name(m.config.role));
+  }
+  if (m.config.role == EngineRole::kMixed && input.pd) {
+    return invalid_argument("request {}: disaggregated parameters given, but this worker runs in mixed "
+                            "mode; send it to a prefill/decode pair or drop the bootstrap fields",
+                            input.id);
+  }
+  if (input.pd && input.n != 1) {
+    return invalid_argument("request {}: n = {} is not supported in disaggregated mode (n must be 1)",
+                            input.id, input.n);
+  }
+  if (input.pd && (input.pd->bootstrap_room < 0 || input.pd->bootstrap_host.empty() ||
+                   input.pd->bootstrap_port <= 0 || input.pd->bootstrap_port > 65535)) {
+    return invalid_argument("request {}: bad disaggregated parameters (host '{}', port {}, room {}); the "
+                            "gateway must send the prefill worker's bootstrap host, port and a room >= 0",
+                            input.id, input.pd->bootstrap_host, input.pd->bootstrap_port,
+                            input.pd->bootstrap_room);
   }
   if (input.params.max_new_tokens < 1) {
     return invalid_argument("request {}: max_new_tokens must be >= 1, got {}", input.id,

@@ -21,11 +21,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
 #include "scheduler/scheduler.h"
 #include "worker/model/llama_model.h"
+#include "worker/pd/kv_transfer.h"
 #include "worker/runtime/kv_cache.h"
 #include "worker/sampling/sampling_params.h"
 #include "worker/sampling/sequence_sampler.h"
@@ -36,8 +38,18 @@ using scheduler::Clock;
 using scheduler::Duration;
 using scheduler::FinishReason;
 
+// What this engine does with a request. Mixed: everything. Prefill / decode: one half of a
+// disaggregated pair (worker/pd/); such an engine serves only requests that carry PD parameters.
+enum class EngineRole { kMixed, kPrefill, kDecode };
+std::string_view engine_role_name(EngineRole role);  // "mixed" | "prefill" | "decode"
+
 struct EngineConfig {
   scheduler::SchedulerConfig scheduler;
+  EngineRole role = EngineRole::kMixed;
+  // The KV transfer of a prefill (resp. decode) engine; must outlive the engine. Only the one of
+  // `role` is used (and required).
+  pd::PrefillTransport* prefill_transport = nullptr;
+  pd::DecodeTransport* decode_transport = nullptr;
   std::vector<int32_t> eos_token_ids;  // the model's end ids (also given to the scheduler)
   uint64_t base_seed = 0;              // seeds requests that bring none (mixed with the request id)
   int32_t max_n = 64;                  // largest accepted n (parallel samples per request)
@@ -51,8 +63,16 @@ struct EngineConfig {
   std::function<void(const scheduler::CacheEvent&)> cache_events;
 };
 
+// Where a disaggregated request's other half runs (the gateway's bootstrap parameters).
+struct PdParams {
+  std::string bootstrap_host;  // the prefill worker's bootstrap endpoint
+  int32_t bootstrap_port = 0;
+  int32_t bootstrap_room = 0;  // unique among live requests; names the transfer on both sides
+};
+
 struct GenerateInput {
   std::string id;  // unique among live requests
+  std::optional<PdParams> pd;  // required by prefill/decode engines, refused by mixed ones
   std::vector<int32_t> prompt;
   sampling::SamplingParams params;  // logprobs: params.return_logprob / params.top_logprobs
   int32_t n = 1;
@@ -73,6 +93,10 @@ struct EngineEvent {
 
   // Terminal fields.
   FinishReason finish = FinishReason::kNone;
+  // Not kOk: the request failed as a whole (a PD transfer failed: kUnavailable with error
+  // "kv transfer failed: ..."); nothing else of this event is meaningful and the stream should end
+  // with this status. Such a request streamed nothing before.
+  StatusCode status = StatusCode::kOk;
   std::string error;  // why, for kAbort / timeouts ("aborted by client", "waited 5.0 s ...")
   int32_t prompt_tokens = 0;
   int32_t completion_tokens = 0;
@@ -100,6 +124,13 @@ struct EngineLoad {
   int32_t max_running_requests = 0;
   uint64_t steps = 0;
   uint64_t generated_tokens = 0;
+  // Disaggregation (zero in mixed mode). Prefill: requests waiting for their decode's Reserve /
+  // requests computing or waiting for the decode's Ack. Decode: requests waiting for free KV (the
+  // pre-allocation queue) / requests whose KV is arriving. pd_queued (and on decode pd_inflight) count in `waiting` too.
+  int32_t pd_queued = 0;
+  int32_t pd_inflight = 0;
+  double kv_transfer_speed_gb_s = 0.0;
+  double kv_transfer_latency_ms = 0.0;
 };
 
 // What the gRPC service needs from an engine. Engine implements it; service unit tests may use a

@@ -11,6 +11,8 @@
 #include <unordered_set>
 #include <variant>
 
+#include "worker/pd/kv_rows.h"
+
 #include "worker/runtime/model_runner.h"
 #include "worker/service/engine.h"
 
@@ -50,6 +52,26 @@ struct Engine::Impl {
     bool want_logprobs = false;
     sampling::FinishReason last_finish = sampling::FinishReason::kNone;  // sampler's last verdict
   };
+  // A disaggregated request's transfer, by request id (PD requests have n = 1, so the request id
+  // is also the scheduler id). Erased when the request leaves the transfer: prefill after the Ack
+  // (or failure), decode once the request is in the scheduler (or failed).
+  struct PdRoom {
+    enum class Phase {
+      kPrealloc,   // decode: waiting for free KV to reserve the prompt's slots
+      kBootstrap,  // prefill: waiting for the decode's Reserve; decode: Reserve sent
+      kRunning,    // prefill: in the scheduler (max_new_tokens 1), chunks going out
+      kAwaitAck,   // prefill: Done sent, the terminal event held until the Ack
+      kTransfer,   // decode: KV arriving into the reserved slots
+    };
+    std::shared_ptr<Group> group;
+    int32_t room = 0;
+    Phase phase = Phase::kBootstrap;
+    int32_t sent = 0;               // prefill: prompt rows sent so far
+    std::vector<uint8_t> received;  // decode: per prompt token, whether its rows arrived
+    int32_t received_count = 0;
+    std::string failure;            // prefill: why the scheduler request is being aborted
+    std::optional<EngineEvent> held;  // prefill: the terminal event, delivered at the Ack
+  };
 
   Impl(model::LlamaModel& model, runtime::KvCache& kv, EngineConfig config,
        std::unique_ptr<scheduler::Scheduler> sched);
@@ -68,6 +90,27 @@ struct Engine::Impl {
   void finish_sample(const std::shared_ptr<Group>& group, EngineEvent event);
   void publish_load(scheduler::TimePoint now, int32_t new_tokens);
   std::string sample_id(const GenerateInput& input, int32_t index) const;
+  // Builds the scheduler request and the sampler of one sample (not yet added anywhere).
+  std::unique_ptr<scheduler::Request> make_sample(const std::shared_ptr<Group>& group, int32_t index,
+                                                  sampling::SamplingParams params, Sample& out);
+
+  // --- engine thread, disaggregation (engine_pd.cc) ---
+  bool pd() const { return config.role != EngineRole::kMixed; }
+  void pd_add(const std::shared_ptr<Group>& group, scheduler::TimePoint now);
+  // Advances every room: reservations, transport state, received KV. Returns true if anything moved.
+  bool pd_poll(scheduler::TimePoint now);
+  void pd_prefill_poll(const std::string& id, PdRoom& room, scheduler::TimePoint now);
+  void pd_decode_poll(const std::string& id, PdRoom& room, scheduler::TimePoint now);
+  // Prefill: after the forward, sends the rows of every PD request's new chunk.
+  void pd_send_chunks(const scheduler::StepPlan& plan);
+  // Prefill: a scheduler result of a PD request. True when handled (held for the Ack or failed).
+  bool pd_prefill_result(EngineEvent& event);
+  // Aborts the transfer part of a request (client abort / shutdown). True when the request had
+  // no scheduler part left to abort (its terminal event was delivered here).
+  bool pd_abort(const std::string& id, const std::string& reason, scheduler::TimePoint now);
+  // Ends a PD request that never reached (or left) the scheduler with a failure status.
+  void pd_fail(const std::string& id, StatusCode code, const std::string& message, scheduler::TimePoint now);
+  void pd_finish(const std::string& id, EngineEvent event);
 
   model::LlamaModel& model;
   runtime::KvCache& kv;
@@ -81,6 +124,9 @@ struct Engine::Impl {
   std::unordered_map<std::string, std::shared_ptr<Group>> groups;  // by request id
   std::unordered_map<std::string, Sample> samples;                 // by scheduler id
   std::deque<std::pair<scheduler::TimePoint, int32_t>> recent;     // (step end, tokens) for throughput
+  std::unordered_map<std::string, PdRoom> pd_rooms;                // by request id
+  std::deque<std::string> pd_prealloc;                             // decode: FIFO of ids in kPrealloc
+  pd::KvLayout pd_layout;                                          // this engine's KV as peers see it
 
   // Shared with the API threads.
   mutable std::mutex mu;
@@ -90,6 +136,7 @@ struct Engine::Impl {
   EngineLoad load;                           // guarded by mu: snapshot after each step
   bool started = false;                      // guarded by mu
   bool stopping = false;                     // guarded by mu
+  bool pd_dirty = false;                     // guarded by mu: the transport reported progress
   std::thread thread;
 };
 

@@ -67,26 +67,41 @@ void Engine::Impl::add_group(AddCommand& add) {
   // Samples 1..n-1 wait until sample 0's prompt is in the radix cache, then reuse its KV.
   for (int32_t i = g->input.n - 1; i >= 1; --i) g->held_back.push_back(i);
   groups[g->input.id] = g;
+  if (g->input.pd) {
+    pd_add(g, add.arrival);
+    return;
+  }
   add_sample(g, 0, add.arrival);
 }
 
-void Engine::Impl::add_sample(const std::shared_ptr<Group>& g, int32_t index, TimePoint now) {
+std::unique_ptr<scheduler::Request> Engine::Impl::make_sample(const std::shared_ptr<Group>& g,
+                                                             int32_t index,
+                                                             sampling::SamplingParams params,
+                                                             Sample& s) {
   const GenerateInput& in = g->input;
-  sampling::SamplingParams params = in.params;
   // A seeded request with n > 1 must not draw n identical samples.
   if (params.seed && index > 0) *params.seed += static_cast<uint64_t>(index);
-  const std::string id = sample_id(in, index);
-  auto req = std::make_unique<scheduler::Request>(id, in.prompt, params, g->arrival);
+  auto req = std::make_unique<scheduler::Request>(sample_id(in, index), in.prompt, params, g->arrival);
   req->priority = in.priority;
   req->extra_key = in.extra_key;
   req->waiting_timeout = in.waiting_timeout;
   req->running_timeout = in.running_timeout;
-  Sample s;
   s.group = g;
   s.index = index;
   s.want_logprobs = params.return_logprob || params.top_logprobs > 0;
   s.sampler = std::make_unique<sampling::SequenceSampler>(
       params, in.prompt, config.eos_token_ids, fallback_seed(config.base_seed, in.id, index));
+  return req;
+}
+
+void Engine::Impl::add_sample(const std::shared_ptr<Group>& g, int32_t index, TimePoint now) {
+  const GenerateInput& in = g->input;
+  sampling::SamplingParams params = in.params;
+  // A prefill worker computes the prompt and the first token only; the decode worker does the rest.
+  if (config.role == EngineRole::kPrefill) params.max_new_tokens = 1;
+  Sample s;
+  std::unique_ptr<scheduler::Request> req = make_sample(g, index, std::move(params), s);
+  const std::string id = req->id;
   Status st = sched->add(std::move(req), now);
   if (!st.ok()) {  // submit() validated already; this is a limit the scheduler alone knows
     EngineEvent ev;
@@ -96,6 +111,10 @@ void Engine::Impl::add_sample(const std::shared_ptr<Group>& g, int32_t index, Ti
     ev.error = st.message();
     ev.prompt_tokens = static_cast<int32_t>(in.prompt.size());
     ev.e2e_latency = std::max(Duration::zero(), now - g->arrival);
+    if (pd_rooms.count(in.id)) {
+      pd_fail(in.id, st.code(), st.message(), now);
+      return;
+    }
     finish_sample(g, std::move(ev));
     return;
   }
@@ -117,6 +136,8 @@ void Engine::Impl::abort_group(const std::string& id, const std::string& reason,
   if (it == groups.end()) return;  // finished while the abort was queued
   std::shared_ptr<Group> g = it->second;
   g->abort_reason = reason;
+  // A disaggregated request tells its peer; if it has no scheduler part it ends right here.
+  if (pd_rooms.count(id) && pd_abort(id, reason, now)) return;
   for (int32_t index : g->held_back) {
     EngineEvent ev;
     ev.id = id;
@@ -168,6 +189,7 @@ void Engine::Impl::deliver_results(TimePoint now) {
       ev.logprobs = std::move(s.logprobs);
     }
     ev.tokens = std::move(r.output);
+    if (config.role == EngineRole::kPrefill && pd_prefill_result(ev)) continue;
     std::shared_ptr<Group> g = s.group;
     // Sample 0 ended before its prompt was cached (timeout, error): start the others anyway.
     if (s.index == 0 && !g->held_back.empty() && g->abort_reason.empty()) {
@@ -194,9 +216,22 @@ void Engine::Impl::publish_load(TimePoint now, int32_t new_tokens) {
   for (const auto& [t, n] : recent) window_tokens += n;
   const double span = recent.empty() ? 0.0 : std::max(seconds(now - recent.front().first), 1.0);
   const scheduler::LoadReport r = sched->load();
+  int32_t pd_queued = 0, pd_inflight = 0;
+  for (const auto& [id, room] : pd_rooms) {
+    const bool queued = room.phase == PdRoom::Phase::kPrealloc ||
+                        (config.role == EngineRole::kPrefill && room.phase == PdRoom::Phase::kBootstrap);
+    (queued ? pd_queued : pd_inflight) += 1;
+  }
+  pd::TransferStats ts;
+  if (config.role == EngineRole::kPrefill) ts = config.prefill_transport->stats();
+  if (config.role == EngineRole::kDecode) ts = config.decode_transport->stats();
   std::lock_guard<std::mutex> lock(mu);
+  load.pd_queued = pd_queued;
+  load.pd_inflight = pd_inflight;
+  load.kv_transfer_speed_gb_s = ts.kv_transfer_speed_gb_s;
+  load.kv_transfer_latency_ms = ts.kv_transfer_latency_ms;
   load.running = r.running;
-  load.waiting = r.waiting;
+  load.waiting = r.waiting + pd_queued + (config.role == EngineRole::kDecode ? pd_inflight : 0);
   load.used_tokens = r.used_tokens;
   load.total_tokens = r.total_tokens;
   load.free_tokens = kv.allocator().num_free();

@@ -21,12 +21,12 @@ void Engine::Impl::loop() {
     const bool worked = step();
     std::unique_lock<std::mutex> lock(mu);
     if (stopping && inbox.empty() && groups.empty()) break;
-    if (worked || !inbox.empty()) continue;
+    if (worked || !inbox.empty() || pd_dirty) continue;
     // Nothing to run: sleep until a message arrives or the next request deadline.
     if (std::optional<TimePoint> deadline = sched->next_deadline()) {
-      wake.wait_until(lock, *deadline, [&] { return !inbox.empty() || stopping; });
+      wake.wait_until(lock, *deadline, [&] { return !inbox.empty() || stopping || pd_dirty; });
     } else {
-      wake.wait(lock, [&] { return !inbox.empty() || stopping; });
+      wake.wait(lock, [&] { return !inbox.empty() || stopping || pd_dirty; });
     }
   }
 }
@@ -36,13 +36,16 @@ bool Engine::Impl::step() {
   {
     std::lock_guard<std::mutex> lock(mu);
     commands.swap(inbox);
+    pd_dirty = false;
   }
   TimePoint now = Clock::now();
   for (Command& c : commands) handle(c, now);
+  // Disaggregation: reservations, transfer progress, requests entering or leaving the scheduler.
+  const bool pd_moved = pd() && pd_poll(now);
   deliver_results(now);
   if (sched->idle()) {
     publish_load(now, 0);
-    return false;
+    return pd_moved;
   }
 
   const scheduler::StepPlan plan = sched->plan_step(now);
@@ -52,6 +55,8 @@ bool Engine::Impl::step() {
     return false;
   }
   std::span<float> logits = runner.forward(plan);
+  // The chunk's KV is in the cache now: ship it while later chunks compute.
+  if (config.role == EngineRole::kPrefill) pd_send_chunks(plan);
 
   // Sample every logit row with its request's sampler; the scheduler decides what the token means.
   std::vector<int32_t> tokens;
@@ -78,6 +83,9 @@ bool Engine::Impl::step() {
   for (size_t i = 0; i < sampled.size(); ++i) {
     Sample& s = *sampled[i];
     Group& g = *s.group;
+    ids.push_back(sample_id(g.input, s.index));
+    // A prefill worker streams nothing: its one token goes to the decode worker with Done.
+    if (config.role == EngineRole::kPrefill) continue;
     EngineEvent ev;
     ev.id = g.input.id;
     ev.index = s.index;
@@ -85,7 +93,6 @@ bool Engine::Impl::step() {
     if (s.want_logprobs) ev.logprobs = {s.logprobs.back()};
     g.sink(std::move(ev));
     if (s.index == 0 && !g.held_back.empty()) release_held_back(g, now);
-    ids.push_back(sample_id(g.input, s.index));
   }
   deliver_results(now);
   // The sampler and the scheduler apply the same stop rules; a request that is still running must

@@ -44,6 +44,11 @@ struct CallState {
       spdlog::error("request '{}': engine event for index {} but n = {}; dropped", id, ev.index, n);
       return;
     }
+    if (ev.terminal() && ev.status != StatusCode::kOk) {
+      // The request failed as a whole (PD transfer): the status is the answer, no Complete.
+      pump->close(grpc::Status(static_cast<grpc::StatusCode>(static_cast<int>(ev.status)), ev.error));
+      return;
+    }
     size_t& sent_here = sent[static_cast<size_t>(ev.index)];
     const size_t total = ev.terminal() ? ev.tokens.size() : sent_here + ev.tokens.size();
     if (stream && total > sent_here) {
@@ -86,9 +91,10 @@ grpc::Status to_grpc_status(const Status& status) {
 }
 
 GenerateCall::GenerateCall(grpc::CallbackServerContext* context,
-                           const ::sglang::grpc::scheduler::GenerateRequest& request, EngineApi& engine)
+                           const ::sglang::grpc::scheduler::GenerateRequest& request, EngineApi& engine,
+                           std::string_view role)
     : engine_(engine), id_(request.request_id()), pump_(std::make_shared<WritePump<Response>>(this)) {
-  StatusOr<GenerateInput> input = to_generate_input(request, ConvertLimits{engine.max_context_len()});
+  StatusOr<GenerateInput> input = to_generate_input(request, ConvertLimits{engine.max_context_len(), role});
   if (!input.ok()) {
     pump_->close(to_grpc_status(input.status()));
     return;

@@ -1,5 +1,8 @@
 // GenerateCall: one Generate RPC, from the converted request to the last GenerateComplete.
 //
+// PD: a terminal event with a non-OK status (a failed KV transfer) ends the RPC with that status
+// and message instead of a GenerateComplete; the engine guarantees nothing was streamed before.
+//
 // Life of a call: the constructor (a gRPC thread) submits to the engine with a sink that owns a
 // shared CallState. The engine thread calls the sink for each step; the sink turns events into
 // GenerateResponse messages and pushes them into the WritePump, which writes them one at a time on
@@ -14,6 +17,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <grpcpp/grpcpp.h>
 
@@ -28,8 +32,9 @@ class GenerateCall final : public grpc::ServerWriteReactor<::sglang::grpc::sched
   using Response = ::sglang::grpc::scheduler::GenerateResponse;
 
   // Converts and submits `request`; on any error the RPC finishes at once with the matching status.
+  // role: the worker's ("mixed", "prefill", "decode"); prefill/decode take only PD requests.
   GenerateCall(grpc::CallbackServerContext* context, const ::sglang::grpc::scheduler::GenerateRequest& request,
-               EngineApi& engine);
+               EngineApi& engine, std::string_view role = "mixed");
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;

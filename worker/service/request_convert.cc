@@ -8,7 +8,7 @@ namespace tandem::service {
 
 namespace {
 
-Status reject_unsupported(const pb::GenerateRequest& req) {
+Status reject_unsupported(const pb::GenerateRequest& req, std::string_view role) {
   const pb::SamplingParams& sp = req.sampling_params();
   if (sp.constraint_case() != pb::SamplingParams::CONSTRAINT_NOT_SET) {
     const char* kind = sp.has_regex() ? "regex" : sp.has_json_schema() ? "json_schema"
@@ -36,7 +36,14 @@ Status reject_unsupported(const pb::GenerateRequest& req) {
   if (req.return_hidden_states()) {
     return invalid_argument("request '{}': return_hidden_states is not supported", req.request_id());
   }
-  if (req.has_disaggregated_params() && !req.disaggregated_params().bootstrap_host().empty()) {
+  const bool has_pd = req.has_disaggregated_params() && !req.disaggregated_params().bootstrap_host().empty();
+  if (role != "mixed" && !has_pd) {
+    return invalid_argument("request '{}': this worker runs as {}; send requests through a PD gateway that "
+                            "pairs a prefill and a decode worker and sets disaggregated_params (bootstrap "
+                            "host, port and room)",
+                            req.request_id(), role);
+  }
+  if (role == "mixed" && has_pd) {
     return invalid_argument("request '{}': disaggregated_params given, but this worker runs in mixed mode; send "
                             "it to a prefill/decode worker pair or drop the bootstrap fields",
                             req.request_id());
@@ -76,7 +83,7 @@ StatusOr<GenerateInput> to_generate_input(const pb::GenerateRequest& req, const 
   if (req.request_id().empty()) {
     return invalid_argument("request_id is empty; every Generate needs a unique request id");
   }
-  RETURN_IF_ERROR(reject_unsupported(req));
+  RETURN_IF_ERROR(reject_unsupported(req, limits.role));
   if (!req.has_tokenized() || req.tokenized().input_ids_size() == 0) {
     return invalid_argument("request '{}': tokenized.input_ids is empty; this worker takes token ids, not text",
                             req.request_id());
@@ -139,6 +146,10 @@ StatusOr<GenerateInput> to_generate_input(const pb::GenerateRequest& req, const 
   p.top_logprobs = req.return_logprob() ? req.top_logprobs_num() : 0;
 
   in.n = sp.n() == 0 ? 1 : static_cast<int32_t>(std::min<uint32_t>(sp.n(), 1u << 20));
+  if (limits.role != "mixed") {
+    const pb::DisaggregatedParams& d = req.disaggregated_params();
+    in.pd = PdParams{d.bootstrap_host(), d.bootstrap_port(), d.bootstrap_room()};
+  }
   return in;
 }
 

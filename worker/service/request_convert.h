@@ -22,10 +22,12 @@ inline constexpr float kDefaultRepetitionPenalty = 1.0f;  // 0 is outside (0, 2]
 // Limits that the conversion needs; the engine validates everything else (ranges, vocabulary).
 struct ConvertLimits {
   int32_t max_context_len = 0;  // used when max_new_tokens is absent: what is left after the prompt
+  std::string_view role = "mixed";  // the worker's role: prefill/decode need disaggregated_params
 };
 
 // kInvalidArgument for: a constraint ("no grammar backend"), multimodal inputs, input embeddings,
-// a missing tokenized input, a logit_bias key that is not a token id, an empty request id. Unset
+// a missing tokenized input, a logit_bias key that is not a token id, an empty request id,
+// disaggregated_params sent to a mixed worker or missing on a prefill/decode worker. Unset
 // max_new_tokens means "up to the context limit" as in SGLang. Range checks stay with the engine.
 StatusOr<GenerateInput> to_generate_input(const pb::GenerateRequest& req, const ConvertLimits& limits);
 

@@ -23,7 +23,8 @@ struct WorkerInfo {
   int32_t pad_token_id = -1;
   int32_t max_total_num_tokens = 0;  // KV slots
   int32_t max_running_requests = 0;
-  std::string role = "mixed";
+  std::string role = "mixed";  // "mixed" | "prefill" | "decode"
+  int32_t bootstrap_port = 0;  // prefill: the KV transfer bootstrap port
   std::string version = "tandem 0.1.0";
   // Flags the worker was started with, reported as GetServerInfo.server_args.
   std::map<std::string, std::string> server_args;

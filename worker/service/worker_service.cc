@@ -35,7 +35,7 @@ WorkerService::WorkerService(EngineApi& engine, WorkerInfo info, KvEventSource* 
 grpc::ServerWriteReactor<pb::GenerateResponse>* WorkerService::Generate(grpc::CallbackServerContext* context,
                                                                        const pb::GenerateRequest* request) {
   last_receive_timestamp_ = unix_seconds(std::chrono::system_clock::now());
-  return new GenerateCall(context, *request, engine_);  // deletes itself in OnDone
+  return new GenerateCall(context, *request, engine_, info_.role);  // deletes itself in OnDone
 }
 
 grpc::ServerUnaryReactor* WorkerService::HealthCheck(grpc::CallbackServerContext* context,
@@ -88,6 +88,9 @@ grpc::ServerUnaryReactor* WorkerService::GetServerInfo(grpc::CallbackServerConte
                                                        const pb::GetServerInfoRequest*, pb::GetServerInfoResponse* r) {
   auto& args = *r->mutable_server_args()->mutable_fields();
   for (const auto& [k, v] : info_.server_args) args[k].set_string_value(v);
+  // SGLang's names: disaggregation_mode "prefill" | "decode" | "null".
+  args["disaggregation_mode"].set_string_value(info_.role == "mixed" ? "null" : info_.role);
+  if (info_.role == "prefill") args["disaggregation_bootstrap_port"].set_number_value(info_.bootstrap_port);
   auto& sched = *r->mutable_scheduler_info()->mutable_fields();
   sched["max_total_num_tokens"].set_number_value(info_.max_total_num_tokens);
   sched["max_running_requests"].set_number_value(info_.max_running_requests);
@@ -136,6 +139,18 @@ grpc::ServerUnaryReactor* WorkerService::GetLoads(grpc::CallbackServerContext* c
   s->set_max_running_requests(l.max_running_requests);
   if (all || memory) s->mutable_memory()->set_token_capacity(l.total_tokens);
   if (all || queues) s->mutable_queues()->set_waiting(l.waiting);
+  // Always present (like SGLang): mode "null" on a mixed worker.
+  pb::DisaggregationMetrics* d = s->mutable_disaggregation();
+  d->set_mode(info_.role == "mixed" ? "null" : info_.role);
+  if (info_.role == "prefill") {
+    d->set_prefill_prealloc_queue_reqs(l.pd_queued);
+    d->set_prefill_inflight_queue_reqs(l.pd_inflight);
+  } else if (info_.role == "decode") {
+    d->set_decode_prealloc_queue_reqs(l.pd_queued);
+    d->set_decode_transfer_queue_reqs(l.pd_inflight);
+  }
+  d->set_kv_transfer_speed_gb_s(l.kv_transfer_speed_gb_s);
+  d->set_kv_transfer_latency_ms(l.kv_transfer_latency_ms);
 
   pb::AggregateMetrics* a = r->mutable_aggregate();
   a->set_total_running_reqs(l.running);

@@ -1,0 +1,30 @@
+// The one place KV rows leave or enter a KvCache for a transfer: gather (prefill side: copy the
+// rows of some slots, all layers, into a staging buffer the transport sends) and scatter (decode
+// side: copy received rows into reserved slots). Host memcpy today for F32/F16/BF16 caches; a
+// device backend provides its own pair with the same contract. Engine thread only (the cache is).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "worker/pd/kv_transfer.h"
+#include "worker/runtime/kv_cache.h"
+
+namespace tandem::pd {
+
+// The layout of `kv` as a transfer peer sees it (tp 1).
+KvLayout layout_of(const runtime::KvCache& kv, int32_t kv_heads, int32_t page_size);
+
+// Rows of tokens [first_token_index, first_token_index + slots.size()) whose KV lives in `slots`,
+// every layer, into one staging buffer (layer-major: K rows then V rows per layer).
+std::shared_ptr<KvStaging> gather_rows(runtime::KvCache& kv, std::span<const int32_t> slots,
+                                       int32_t first_token_index);
+
+// Writes a received chunk into `slots` (the request's slots, indexed by token: token i goes to
+// slots[i]). kOutOfRange when the chunk's tokens or layers fall outside `slots` / the cache, or a
+// frame has the wrong size; nothing is written then.
+Status scatter_rows(runtime::KvCache& kv, const KvRows& rows, std::span<const int32_t> slots);
+
+}  // namespace tandem::pd
