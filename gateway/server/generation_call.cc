@@ -75,7 +75,15 @@ void GenerationCall::start(const WorkerPool::Pick& pick,
     s->push(std::move(msg), s);
   };
   auto on_decode_done = [weak](Status st) {
-    if (auto s = weak.lock()) s->push(std::move(st), s);
+    auto s = weak.lock();
+    if (!s) return;
+    // The decode worker reports a broken transfer as UNAVAILABLE "kv transfer failed: ..." (its
+    // prefill peer went silent, failed or timed out): the prefill side is charged for it.
+    if (st.code() == StatusCode::kUnavailable && st.message().rfind("kv transfer failed", 0) == 0) {
+      std::lock_guard<std::mutex> lock(s->mu);
+      if (!s->decode_started) s->prefill_failed = true;
+    }
+    s->push(std::move(st), s);
   };
   // Decode first: it reserves KV slots and registers with the prefill worker's bootstrap server.
   stream_ = pick.client->generate(pd_request, std::move(on_decode_message), std::move(on_decode_done),

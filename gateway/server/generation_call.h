@@ -8,8 +8,10 @@
 // carries the first token). The prefill stream only matters when it fails: before the decode side
 // delivered anything, the failure ends the call (UNAVAILABLE, retryable; prefill_failed() is true)
 // and the decode call is cancelled so its KV reservation is freed; after that it is ignored (the
-// decode side holds the KV already and reports its own transfer failures). cancel() and the
-// destructor cancel both streams.
+// decode side holds the KV already and reports its own transfer failures). A decode stream that
+// ends with UNAVAILABLE "kv transfer failed: ..." before any message also counts as the prefill
+// side's failure (for the breakers: the decode worker saw its peer go silent or fail). cancel()
+// and the destructor cancel both streams.
 //
 // Threads: next() and cancel() on the handler's strand; the gRPC callbacks on gRPC threads.
 #pragma once

@@ -37,6 +37,7 @@ enum class Behavior {
   kFailAtOnce,        // UNAVAILABLE before sending anything
   kFailAfterRelease,  // waits for release(), then UNAVAILABLE
   kHang,              // waits until the call is cancelled
+  kTransferFailed,    // decode: UNAVAILABLE "kv transfer failed: ..." before sending anything
 };
 
 class FakeWorker final : public spb::SglangScheduler::Service {
@@ -101,6 +102,8 @@ class FakeWorker final : public spb::SglangScheduler::Service {
     switch (behavior_) {
       case Behavior::kFailAtOnce:
         return {grpc::StatusCode::UNAVAILABLE, "bootstrap failed"};
+      case Behavior::kTransferFailed:
+        return {grpc::StatusCode::UNAVAILABLE, "kv transfer failed: the prefill worker is silent"};
       case Behavior::kFailAfterRelease:
         wait(true);
         return {grpc::StatusCode::UNAVAILABLE, "peer went away"};
@@ -284,6 +287,26 @@ TEST_F(PdDispatchTest, PrefillFailureBeforeTheFirstTokenEndsTheCallAndCancelsDec
   auto retry = pool->pick({}, {pick->id, pick->prefill->id});
   ASSERT_TRUE(retry && retry->prefill);
   EXPECT_NE(retry->room.room(), pick->room.room()) << "both requests are live: distinct rooms";
+}
+
+TEST_F(PdDispatchTest, ADecodeTransferFailureIsChargedToThePrefillWorker) {
+  FakeWorker p0("prefill", Behavior::kHang, 7000);
+  FakeWorker d0("decode", Behavior::kTransferFailed);
+  auto pool = make_pool({&p0}, {std::nullopt}, {&d0});
+  auto pick = pool->pick({}, {});
+  ASSERT_TRUE(pick && pick->prefill);
+  GenerationCall call(strand_);
+  call.start(*pick, request("r"), 10s);
+  Events ev = run(call);
+  EXPECT_EQ(ev.final_status.code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(call.prefill_failed());
+  // Five such failures open the prefill worker's breaker, not the decode worker's.
+  for (int i = 0; i < 5; ++i) pool->record_result(*pick, false, call.prefill_failed());
+  for (const auto& w : pool->workers()) {
+    EXPECT_EQ(w.breaker, w.spec.role == routing::WorkerRole::kPrefill ? routing::BreakerState::kOpen
+                                                                       : routing::BreakerState::kClosed)
+        << w.id();
+  }
 }
 
 TEST_F(PdDispatchTest, PrefillFailureAfterTheFirstTokenIsIgnored) {
