@@ -56,7 +56,10 @@ def start_listening(cmd, pattern, timeout=120):
     import threading
     import time
 
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # errors="replace": a process that logs non-UTF-8 bytes must not kill the reader (and then block
+    # on a full pipe).
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            errors="replace")
     address, lines, deadline = None, [], time.time() + timeout
     while address is None and time.time() < deadline:
         line = proc.stdout.readline()

@@ -529,6 +529,10 @@ def test_garbage_frames_to_the_bootstrap_socket_are_dropped(tandem_bin, default_
         finally:
             ctx.term()
         assert p.proc.poll() is None, "the prefill worker died on garbage:\n" + "".join(p.log)
+        deadline = time.time() + 10
+        while "dropped" not in "".join(p.log) and time.time() < deadline:
+            time.sleep(0.1)
+        assert "dropped" in "".join(p.log), "garbage was not logged:\n" + "".join(p.log)
         for i in range(3):
             status, body = post(g.base, "/v1/chat/completions", {
                 "messages": [{"role": "user", "content": f"Count to {i + 3}."}], "max_tokens": 6})
