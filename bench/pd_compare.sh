@@ -6,9 +6,13 @@
 # lengths spread from ~INPUT_LEN/10 to INPUT_LEN), OUTPUT_LEN tokens each, Poisson arrivals at RATE
 # req/s. Reports TTFT and ITL p50/p99 and throughput as a markdown table (docs/benchmarks.md).
 #
+# Both modes get the same prompts and arrival times (the same seed per round); each run starts a
+# fresh `tandem serve`, so no prefix cache carries over.
+#
 # Env: TANDEM_BUILD_DIR (default build), MODEL (default: the bundled SmolLM2 GGUF), THREADS (2),
-# CHUNK (chunked prefill size, 128), NUM_PROMPTS (60), INPUT_LEN (1024), OUTPUT_LEN (64), RATE (1),
-# ROUNDS (2, interleaved; the table takes medians), OUT (results dir).
+# CHUNK (chunked prefill size, 128), NUM_PROMPTS (24), INPUT_LEN (512), OUTPUT_LEN (64),
+# RATE (0.25 req/s: under what 2 vCPUs prefill, so queues stay short), ROUNDS (2, interleaved;
+# the table takes medians), OUT (results dir).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${TANDEM_BUILD_DIR:-$ROOT/build}
@@ -16,10 +20,10 @@ TANDEM=$BUILD/cli/tandem
 MODEL=${MODEL:-${TANDEM_MODEL_DIR:-$HOME/.cache/tandem/models}/SmolLM2-135M-Instruct.Q4_1.gguf}
 THREADS=${THREADS:-2}
 CHUNK=${CHUNK:-128}
-NUM_PROMPTS=${NUM_PROMPTS:-60}
-INPUT_LEN=${INPUT_LEN:-1024}
+NUM_PROMPTS=${NUM_PROMPTS:-24}
+INPUT_LEN=${INPUT_LEN:-512}
 OUTPUT_LEN=${OUTPUT_LEN:-64}
-RATE=${RATE:-1}
+RATE=${RATE:-0.25}
 ROUNDS=${ROUNDS:-2}
 OUT=${OUT:-$(mktemp -d /tmp/pd-compare.XXXXXX)}
 mkdir -p "$OUT"
@@ -44,13 +48,11 @@ start() {
 }
 
 half=$(( THREADS / 2 > 0 ? THREADS / 2 : 1 ))
-seed=0
 for r in $(seq "$ROUNDS"); do
   for mode in mixed pd; do
     if [ "$mode" = mixed ]; then start "$OUT/serve-$mode-r$r.log" --threads "$THREADS"
     else start "$OUT/serve-$mode-r$r.log" --pd --threads "$half"; fi
-    seed=$((seed + 1))
-    # Fresh prompts per run (a distinct seed) so the prefix cache does not hide prefill.
+    seed=$r  # the same workload for both modes in a round
     "$TANDEM" bench serving --backend openai-completions --base-url "http://127.0.0.1:$PORT" \
       --tokenizer "$MODEL" --dataset-name random --num-prompts "$NUM_PROMPTS" \
       --random-input-len "$INPUT_LEN" --random-output-len "$OUTPUT_LEN" --random-range-ratio 0.1 \
