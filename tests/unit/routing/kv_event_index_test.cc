@@ -3,19 +3,31 @@
 // the worker's rather than against a copy of itself.
 #include "gateway/routing/kv_event_index.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <memory>
 
 #include "gateway/routing/policies/cache_aware_events.h"
-#include "tests/unit/routing/policy_test_util.h"
 #include "worker/service/kv_event_bridge.h"
 #include "worker/service/kv_event_source.h"
 
 namespace tandem::gateway::routing {
 namespace {
 
-using testing::make_workers;
+// Workers "w0".."w{n-1}" with the given loads (in `waiting`). Ids are built with fmt: GCC 12
+// warns falsely (-Wrestrict) on "w" + std::to_string(i) once inlined.
+std::vector<WorkerSnapshot> make_workers(size_t n, std::vector<int64_t> loads = {}) {
+  std::vector<WorkerSnapshot> out(n);
+  for (size_t i = 0; i < n; ++i) {
+    out[i].spec.id = fmt::format("w{}", i);
+    out[i].spec.url = fmt::format("127.0.0.1:{}", 40000 + i);
+    out[i].health.healthy = true;
+    out[i].load.waiting = i < loads.size() ? loads[i] : 0;
+  }
+  return out;
+}
+
 using Tokens = std::vector<int32_t>;
 
 Tokens seq(int32_t base, size_t n) {

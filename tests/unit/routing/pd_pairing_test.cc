@@ -1,6 +1,7 @@
 // PD pairing: pair picking under each policy, bootstrap rooms, the bootstrap endpoint, readiness.
 #include "gateway/routing/pd_pairing.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -8,17 +9,28 @@
 #include <thread>
 
 #include "gateway/routing/worker_registry.h"
-#include "tests/unit/routing/policy_test_util.h"
 
 namespace tandem::gateway::routing {
 namespace {
 
-using testing::make_workers;
+// Workers "w0".."w{n-1}" with the given loads (in `waiting`). Ids are built with fmt: GCC 12
+// warns falsely (-Wrestrict) on "w" + std::to_string(i) once inlined.
+std::vector<WorkerSnapshot> make_workers(size_t n, std::vector<int64_t> loads = {}) {
+  std::vector<WorkerSnapshot> out(n);
+  for (size_t i = 0; i < n; ++i) {
+    out[i].spec.id = fmt::format("w{}", i);
+    out[i].spec.url = fmt::format("127.0.0.1:{}", 40000 + i);
+    out[i].health.healthy = true;
+    out[i].load.waiting = i < loads.size() ? loads[i] : 0;
+  }
+  return out;
+}
+
 using Tokens = std::vector<int32_t>;
 
 std::vector<WorkerSnapshot> pool(const std::string& prefix, size_t n, std::vector<int64_t> loads = {}) {
   auto ws = make_workers(n, std::move(loads));
-  for (auto& w : ws) w.spec.id.insert(0, prefix);
+  for (auto& w : ws) w.spec.id = fmt::format("{}{}", prefix, w.spec.id);
   return ws;
 }
 
