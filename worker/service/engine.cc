@@ -57,10 +57,13 @@ Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() { stop(); }
 
 void Engine::start() {
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  CHECK(!impl_->started, "Engine::start called twice");
-  impl_->started = true;
-  // Transport progress wakes the engine thread (the listener runs on a transport thread).
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    CHECK(!impl_->started, "Engine::start called twice");
+    impl_->started = true;
+  }
+  // Transport progress wakes the engine thread (the listener runs on a transport thread and takes
+  // mu, so it is installed without holding mu).
   auto listener = [impl = impl_.get()] {
     {
       std::lock_guard<std::mutex> l(impl->mu);

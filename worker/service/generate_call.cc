@@ -103,7 +103,9 @@ GenerateCall::GenerateCall(grpc::CallbackServerContext* context,
   state->pump = pump_;
   state->context = context;
   state->id = id_;
-  state->stream = request.stream();
+  // A prefill worker answers with one Complete (its one token goes to the decode worker, which
+  // streams it), whatever the request's stream flag.
+  state->stream = request.stream() && role != "prefill";
   state->return_logprob = input->params.return_logprob;
   state->top_logprobs = input->params.top_logprobs;
   state->prompt_tokens = static_cast<int32_t>(input->prompt.size());

@@ -285,6 +285,35 @@ TEST(EnginePd, DeadPrefillIsDetectedByHeartbeatsAndTheDecodeFrees) {
   EXPECT_EQ(pair.decode_free(), 2048);
 }
 
+TEST(EnginePd, DeadDecodeIsDetectedAndThePrefillFrees) {
+  PairOptions o;
+  o.chunk = 16;
+  PdPair pair(o);
+  const model::ModelConfig& c = shared_model().config();
+  // A decode side that reserves, then dies without a word.
+  auto ghost = pd::make_decode_transport("zmq", pd::layout_of(*pair.decode_kv, c.num_kv_heads, 4),
+                                         test_transfer_options());
+  ASSERT_TRUE(ghost.ok());
+  const std::vector<int32_t> prompt = make_prompt(500, 11);
+  ASSERT_TRUE((*ghost)->reserve(51, {"gone", pair.prefill_transport->endpoint(), 500}).ok());
+  Collector pc;
+  pc.expect("gone");
+  ASSERT_TRUE(pair.prefill->submit(pair.input("gone", prompt, 4, 51), pc.sink()).ok());
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (pair.prefill->load().running == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
+  ghost->reset();
+  pc.wait();
+  const EngineEvent& p = pc.at("gone").final;
+  EXPECT_EQ(p.status, StatusCode::kUnavailable);
+  EXPECT_EQ(p.error.rfind("kv transfer failed: ", 0), 0u) << p.error;
+  // Whichever notices first: a send to the vanished peer, or its silence.
+  EXPECT_TRUE(p.error.find("unreachable") != std::string::npos || p.error.find("silent") != std::string::npos)
+      << p.error;
+  EXPECT_EQ(pair.prefill_free(), 2048);
+}
+
 TEST(EnginePd, FullDecodePoolQueuesRequestsUntilKvFrees) {
   PairOptions o;
   o.decode_slots = 400;  // room for two 150-token prompts (+ their outputs) at a time

@@ -93,6 +93,25 @@ TEST_F(PdServiceServer, FailedTransferEndsTheStreamWithUnavailable) {
   EXPECT_EQ(st.error_message().rfind("kv transfer failed: ", 0), 0u) << st.error_message();
 }
 
+TEST_F(PdServiceServer, PrefillAnswersWithOneCompleteEvenWhenStreaming) {
+  start("prefill");
+  grpc::ClientContext ctx;
+  auto reader = stub_->Generate(&ctx, request("r3", true));
+  ASSERT_EQ(engine_.wait_submitted(1).size(), 1u);
+  engine_.emit("r3", testing::terminal(0, {42}, FinishReason::kLength, 3, 1));
+  engine_.retire("r3");
+  std::vector<pb::GenerateResponse> got;
+  pb::GenerateResponse r;
+  while (reader->Read(&r)) got.push_back(r);
+  ASSERT_TRUE(reader->Finish().ok());
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_TRUE(got[0].has_complete());
+  EXPECT_EQ(got[0].complete().output_ids_size(), 1);
+  EXPECT_EQ(got[0].complete().output_ids(0), 42u);
+  EXPECT_EQ(got[0].complete().finish_reason(), "length");
+  EXPECT_EQ(got[0].complete().cached_tokens(), 1u);
+}
+
 TEST_F(PdServiceServer, RequestWithoutPdParamsIsRefused) {
   start("prefill");
   grpc::ClientContext ctx;

@@ -62,7 +62,14 @@ std::optional<Received> RawPeer::wait_for(std::function<bool(const ::tandem::pd:
 }
 
 void RawPeer::loop() {
+  auto last_heartbeat = std::chrono::steady_clock::now();
   while (!stop_) {
+    if (!router_ && send_heartbeats && std::chrono::steady_clock::now() - last_heartbeat > std::chrono::milliseconds(50)) {
+      last_heartbeat = std::chrono::steady_clock::now();
+      ::tandem::pd::wire::Envelope hb;
+      hb.mutable_heartbeat()->set_identity("raw");
+      send_env("", hb);
+    }
     std::deque<std::vector<std::string>> out;
     {
       std::lock_guard<std::mutex> lock(mu_);

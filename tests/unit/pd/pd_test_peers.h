@@ -45,6 +45,8 @@ class RawPeer {
   int heartbeats_seen() const { return heartbeats_.load(); }
 
   std::atomic<bool> answer_heartbeats{true};
+  // DEALER only: send a heartbeat every 50 ms (a live decode peer) while set.
+  std::atomic<bool> send_heartbeats{false};
 
  private:
   RawPeer(::zmq::socket_type type);

@@ -70,10 +70,32 @@ RoomUpdate wait_room(T& t, int32_t room, std::function<bool(const RoomUpdate&)> 
 
 bool is(const RoomUpdate& u, RoomState s) { return u.state == s; }
 
+// A valid Reserve for 4 tokens of layout() (with another page size), as a raw decode peer sends it.
+pb::Envelope raw_reserve(int32_t room) {
+  pb::Envelope res;
+  pb::Reserve* r = res.mutable_reserve();
+  r->set_room(room);
+  r->set_prompt_len(4);
+  r->set_slot_count(4);
+  r->mutable_layout()->set_num_layers(4);
+  r->mutable_layout()->set_kv_heads(2);
+  r->mutable_layout()->set_head_dim(8);
+  r->mutable_layout()->set_dtype("bf16");
+  r->mutable_layout()->set_page_size(16);
+  r->mutable_layout()->set_tp_size(1);
+  return res;
+}
+
+std::vector<std::string>& ipc_paths() {
+  static std::vector<std::string> paths;
+  return paths;
+}
+
 std::string bind_for(const std::string& kind) {
   static int n = 0;
   if (kind == "tcp") return "tcp://127.0.0.1:0";
-  return fmt::format("ipc:///tmp/tandem-pd-test-{}-{}", getpid(), n++);
+  ipc_paths().push_back(fmt::format("/tmp/tandem-pd-test-{}-{}", getpid(), n++));
+  return "ipc://" + ipc_paths().back();
 }
 
 class PdTransport : public ::testing::TestWithParam<std::string> {
@@ -85,6 +107,12 @@ class PdTransport : public ::testing::TestWithParam<std::string> {
     auto d = make_decode_transport("zmq", layout(), fast_options());
     ASSERT_TRUE(d.ok());
     decode = std::move(*d);
+  }
+  void TearDown() override {
+    prefill.reset();
+    decode.reset();
+    for (const std::string& p : ipc_paths()) unlink(p.c_str());  // sockets libzmq left behind
+    ipc_paths().clear();
   }
   std::unique_ptr<PrefillTransport> prefill;
   std::unique_ptr<DecodeTransport> decode;
@@ -252,18 +280,7 @@ TEST_P(PdTransport, SilentPrefillFailsTheDecodeRoomWithinTheHeartbeatWindow) {
 TEST_P(PdTransport, SilentDecodeFailsThePrefillRoom) {
   ASSERT_TRUE(prefill->open_room(31, "r").ok());
   auto raw = RawPeer::dealer(prefill->endpoint(), "mute-decode");
-  pb::Envelope res;
-  pb::Reserve* r = res.mutable_reserve();
-  r->set_room(31);
-  r->set_prompt_len(4);
-  r->set_slot_count(4);
-  r->mutable_layout()->set_num_layers(4);
-  r->mutable_layout()->set_kv_heads(2);
-  r->mutable_layout()->set_head_dim(8);
-  r->mutable_layout()->set_dtype("bf16");
-  r->mutable_layout()->set_page_size(16);
-  r->mutable_layout()->set_tp_size(1);
-  raw->send_env("", res);
+  raw->send_env("", raw_reserve(31));
   ASSERT_TRUE(raw->wait_for([](const pb::Envelope& e) { return e.has_accepted(); }).has_value());
   // No heartbeats from this "decode": the room fails after 3 x 0.1 s.
   RoomUpdate u = wait_room(*prefill, 31, [](auto& x) { return is(x, RoomState::kFailed); }, 3.0);
@@ -306,6 +323,23 @@ TEST_P(PdTransport, TransferTimeoutWhenNoKvArrives) {
   RoomUpdate u = wait_room(*decode, 51, [](auto& x) { return is(x, RoomState::kFailed); }, 3.0);
   ASSERT_EQ(u.state, RoomState::kFailed);
   EXPECT_NE(u.reason.find("transfer timeout"), std::string::npos) << u.reason;
+}
+
+TEST_P(PdTransport, PrefillTransferTimeoutWhenDoneIsNeverAcknowledged) {
+  ASSERT_TRUE(prefill->open_room(55, "r").ok());
+  auto raw = RawPeer::dealer(prefill->endpoint(), "forgetful-decode");
+  raw->send_heartbeats = true;  // alive, but it never acknowledges
+  raw->send_env("", raw_reserve(55));
+  ASSERT_TRUE(raw->wait_for([](const pb::Envelope& e) { return e.has_accepted(); }).has_value());
+  prefill->send_chunk(55, random_rows(0, 4, 9));
+  prefill->send_done(55, FirstToken{});
+  ASSERT_TRUE(raw->wait_for([](const pb::Envelope& e) { return e.has_done(); }).has_value());
+  // The transfer timeout (0.5 s) fires.
+  RoomUpdate u = wait_room(*prefill, 55, [](auto& x) { return is(x, RoomState::kFailed); }, 3.0);
+  ASSERT_EQ(u.state, RoomState::kFailed);
+  EXPECT_NE(u.reason.find("transfer timeout"), std::string::npos) << u.reason;
+  // The decode side is told.
+  EXPECT_TRUE(raw->wait_for([](const pb::Envelope& e) { return e.has_failed(); }).has_value());
 }
 
 TEST_P(PdTransport, AbortFromEitherSideReachesThePeer) {

@@ -295,14 +295,16 @@ void ZmqDecodeTransport::handle(const std::string& endpoint, Decoded msg, Clock:
 }
 
 void ZmqDecodeTransport::tick(Clock::time_point now) {
-  // Heartbeats to every peer that serves a live room.
+  // Timeouts and liveness of live rooms, then heartbeats to every peer that serves a room.
   std::map<std::string, bool> busy;
   bool changed = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& [room, r] : rooms_) {
-      if (!live(r.state)) continue;
+      // Rooms done but not yet acknowledged keep the heartbeats going: the prefill side waits for
+      // the Ack and must not take a busy decode engine for a dead one.
       busy[r.endpoint] = true;
+      if (!live(r.state)) continue;
       std::string why;
       auto p = peers_.find(r.endpoint);
       const double silent = p == peers_.end() ? 0.0 : secs(now - p->second.last_heard);
