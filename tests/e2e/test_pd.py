@@ -120,7 +120,9 @@ def wait_pools_full(base, timeout=45):
 # ---- tandem serve --pd ---------------------------------------------------------------------------
 
 def test_serve_pd_answers_the_readme_chat_request(tandem_bin, default_model):
-    s = start_serve(tandem_bin, default_model, "--pd", timeout=240)
+    # The README body sets no max_tokens and samples at temperature 1: a short context bounds how
+    # long a rambling answer can run (the body itself stays unchanged).
+    s = start_serve(tandem_bin, default_model, "--pd", "--context-length", "256", timeout=240)
     try:
         # The README's curl body, unchanged.
         status, body = post(s.base, "/v1/chat/completions", {
