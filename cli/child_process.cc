@@ -67,6 +67,24 @@ StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::spawn(std::vector<std::str
 
 ChildProcess::~ChildProcess() { terminate(kDefaultGrace); }
 
+std::optional<uint16_t> bootstrap_port_in(const std::string& line) {
+  const std::string marker = "bootstrap ";
+  const size_t at = line.find(marker);
+  if (at == std::string::npos) return std::nullopt;
+  std::string addr = line.substr(at + marker.size());
+  addr = addr.substr(0, addr.find_first_of(" \r\n,)"));
+  const size_t colon = addr.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  const std::string digits = addr.substr(colon + 1);
+  if (digits.empty() || digits.size() > 5 ||
+      digits.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  const int port = std::stoi(digits);
+  if (port < 1 || port > 65535) return std::nullopt;
+  return static_cast<uint16_t>(port);
+}
+
 StatusOr<std::string> ChildProcess::wait_for_address(std::chrono::milliseconds timeout) {
   const Clock::time_point deadline = Clock::now() + timeout;
   std::string buffer;
@@ -96,6 +114,7 @@ StatusOr<std::string> ChildProcess::wait_for_address(std::chrono::milliseconds t
       buffer.erase(0, nl + 1);
       std::fputs(line.c_str(), stdout);
       address = listening_address(line);
+      if (!address.empty()) bootstrap_port_ = bootstrap_port_in(line);
     }
   }
   std::fflush(stdout);

@@ -11,9 +11,11 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,6 +48,10 @@ class ChildProcess {
   // relay. Returns the child's wait status (as waitpid gives it). Idempotent.
   int terminate(std::chrono::milliseconds grace);
 
+  // A prefill worker's KV bootstrap port, from its listening line ("..., bootstrap HOST:PORT");
+  // nullopt for other workers. Valid after wait_for_address succeeded.
+  std::optional<uint16_t> bootstrap_port() const { return bootstrap_port_; }
+
   pid_t pid() const { return pid_; }
   const std::string& label() const { return label_; }
 
@@ -64,6 +70,7 @@ class ChildProcess {
   std::string pending_;      // output read past the listening line, relayed first
   std::thread relay_;
   std::atomic<bool> stopping_{false};  // terminate() began: the output ending is expected
+  std::optional<uint16_t> bootstrap_port_;
   bool reaped_ = false;
   int wait_status_ = 0;
 };
@@ -71,5 +78,7 @@ class ChildProcess {
 // "HOST:PORT" from a line containing "listening on HOST:PORT" (an optional scheme such as
 // "http://" is dropped, 0.0.0.0 becomes 127.0.0.1); empty when the line has none.
 std::string listening_address(const std::string& line);
+// The port of "bootstrap HOST:PORT" in a prefill worker's listening line; nullopt when absent.
+std::optional<uint16_t> bootstrap_port_in(const std::string& line);
 
 }  // namespace tandem::cli

@@ -59,8 +59,39 @@ void add_gateway_command(CLI::App& app, int& exit_code) {
   });
 }
 
+namespace {
+
+// `tandem worker` arguments for a serve child: the engine flags, and the role ("" = mixed).
+std::vector<std::string> serve_worker_args(const EngineOptions& e, const std::string& log_level,
+                                           const std::string& role) {
+  std::vector<std::string> args = {"worker", "--host", "127.0.0.1", "--port", "0"};
+  for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
+           {"--model", e.model},
+           {"--device", e.device},
+           {"--threads", std::to_string(e.threads)},
+           {"--kv-slots", std::to_string(e.kv_slots)},
+           {"--kv-dtype", e.kv_dtype},
+           {"--max-running-requests", std::to_string(e.max_running_requests)},
+           {"--chunked-prefill-size", std::to_string(e.chunked_prefill_size)},
+           {"--schedule-policy", e.schedule_policy},
+           {"--page-size", std::to_string(e.page_size)},
+           {"--context-length", std::to_string(e.context_length)},
+           {"--log-level", log_level}}) {
+    args.push_back(flag);
+    args.push_back(value);
+  }
+  if (e.disable_radix_cache) args.push_back("--disable-radix-cache");
+  if (!role.empty()) args.insert(args.end(), {"--role", role});
+  if (role == "prefill") args.insert(args.end(), {"--bootstrap-port", "0"});  // any free port
+  return args;
+}
+
+}  // namespace
+
 // `tandem serve`: this process is the gateway; the worker is a child process (`tandem worker
-// --port 0`), found through the line it prints once it listens.
+// --port 0`), found through the line it prints once it listens. With --pd there are two children,
+// `--role prefill --bootstrap-port 0` and `--role decode`, started together; the prefill one's
+// listening line also names its bootstrap port, which the gateway passes to the decode side.
 void add_serve_command(CLI::App& app, int& exit_code) {
   struct ServeOptions {
     GatewayOptions gateway;
@@ -68,7 +99,8 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   };
   auto o = std::make_shared<ServeOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "serve", "Gateway + one worker on this machine, on the bundled model by default");
+      "serve", "Gateway + one worker (--pd: a prefill and a decode worker) on this machine, on the "
+               "bundled model by default");
   add_gateway_options(*cmd, o->gateway, /*with_workers=*/false);
   add_engine_options(*cmd, o->engine);
   cmd->callback([cmd, o, &exit_code] {
@@ -83,36 +115,48 @@ void add_serve_command(CLI::App& app, int& exit_code) {
       exit_code = 1;
       return;
     }
-    std::vector<std::string> args = {"worker", "--host", "127.0.0.1", "--port", "0"};
-    const auto& e = o->engine;
-    for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
-             {"--model", e.model},
-             {"--device", e.device},
-             {"--threads", std::to_string(e.threads)},
-             {"--kv-slots", std::to_string(e.kv_slots)},
-             {"--kv-dtype", e.kv_dtype},
-             {"--max-running-requests", std::to_string(e.max_running_requests)},
-             {"--chunked-prefill-size", std::to_string(e.chunked_prefill_size)},
-             {"--schedule-policy", e.schedule_policy},
-             {"--page-size", std::to_string(e.page_size)},
-             {"--context-length", std::to_string(e.context_length)},
-             {"--log-level", o->gateway.log_level}}) {
-      args.push_back(flag);
-      args.push_back(value);
+    gateway::server::GatewayConfig& config = o->gateway.config;
+    const bool pd = config.pd;
+    std::vector<std::pair<std::string, std::string>> roles;  // {role, label}
+    if (pd) {
+      roles = {{"prefill", "the prefill worker"}, {"decode", "the decode worker"}};
+    } else {
+      roles = {{"", "the worker"}};
     }
-    if (e.disable_radix_cache) args.push_back("--disable-radix-cache");
-    auto child = ChildProcess::spawn(std::move(args), "the worker");
-    std::optional<StatusOr<std::string>> worker_url;
-    if (child.ok()) worker_url = (*child)->wait_for_address(kWorkerStartTimeout);
-    if (!child.ok() || !worker_url->ok()) {
-      fmt::print(stderr, "tandem serve: {}\n",
-                 (child.ok() ? worker_url->status() : child.status()).to_string());
-      exit_code = 1;
-      return;
+    // Both children load the model at once; then each one's address is collected.
+    std::vector<std::unique_ptr<ChildProcess>> children;
+    for (const auto& [role, label] : roles) {
+      auto child = ChildProcess::spawn(serve_worker_args(o->engine, o->gateway.log_level, role), label);
+      if (!child.ok()) {
+        fmt::print(stderr, "tandem serve: {}\n", child.status().to_string());
+        exit_code = 1;
+        return;  // children already started are stopped by their destructors
+      }
+      children.push_back(std::move(child).value());
     }
-    o->gateway.config.worker_urls = {**worker_url};
+    std::vector<std::string> urls;
+    for (auto& child : children) {
+      StatusOr<std::string> url = child->wait_for_address(kWorkerStartTimeout);
+      if (!url.ok()) {
+        fmt::print(stderr, "tandem serve: {}\n", url.status().to_string());
+        for (auto& c : children) c->request_stop();
+        exit_code = 1;
+        return;
+      }
+      urls.push_back(*url);
+    }
+    if (pd) {
+      gateway::server::PrefillWorkerConfig prefill;
+      prefill.url = urls[0];
+      prefill.bootstrap_port = children[0]->bootstrap_port();  // else asked via GetServerInfo
+      config.prefill_workers = {prefill};
+      config.decode_urls = {urls[1]};
+    } else {
+      config.worker_urls = {urls[0]};
+    }
     exit_code = serve_gateway(o->gateway, "tandem serve");
-    (*child)->terminate(ChildProcess::kDefaultGrace);
+    for (auto& child : children) child->request_stop();  // all stop in parallel
+    for (auto& child : children) child->terminate(ChildProcess::kDefaultGrace);
   });
 }
 

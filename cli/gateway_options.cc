@@ -16,6 +16,28 @@ void add_gateway_options(CLI::App& cmd, GatewayOptions& o, bool with_workers) {
     cmd.add_option("--worker-urls,--workers", c.worker_urls, "Workers' gRPC addresses host:port")
         ->envname("TANDEM_WORKER_URLS")->delimiter(',');
   }
+  cmd.add_flag("--pd", c.pd,
+               with_workers ? "Prefill/decode disaggregation: route every request to a prefill + "
+                              "decode pair (workers from --prefill / --decode or the admin API)"
+                            : "Start one prefill and one decode worker instead of one mixed worker")
+      ->envname("TANDEM_PD");
+  if (with_workers) {
+    cmd.add_option("--prefill", o.prefill,
+                   "PD prefill worker 'host:port[,bootstrap_port]' (repeat the flag; the "
+                   "environment variable takes a space-separated list)")
+        ->envname("TANDEM_PREFILL")->delimiter(' ');
+    cmd.add_option("--decode,--decode-urls", c.decode_urls, "PD decode workers' gRPC addresses host:port")
+        ->envname("TANDEM_DECODE")->delimiter(',');
+  }
+  cmd.add_option("--prefill-policy", c.prefill_policy, "PD: routing policy of the prefill pool")
+      ->envname("TANDEM_PREFILL_POLICY")->capture_default_str();
+  cmd.add_option("--decode-policy", c.decode_policy, "PD: routing policy of the decode pool")
+      ->envname("TANDEM_DECODE_POLICY")->capture_default_str();
+  cmd.add_option("--cache-aware-mode", c.cache_aware_mode,
+                 "cache_aware learns worker caches by 'approx' (what it routed) or 'kv_events' "
+                 "(the workers' radix-cache events)")
+      ->envname("TANDEM_CACHE_AWARE_MODE")->check(CLI::IsMember({"approx", "kv_events"}))
+      ->capture_default_str();
   cmd.add_option("--policy", c.policy,
                  "Routing: cache_aware, round_robin, random, power_of_two, consistent_hash")
       ->envname("TANDEM_POLICY")->capture_default_str();
@@ -45,6 +67,29 @@ void add_gateway_options(CLI::App& cmd, GatewayOptions& o, bool with_workers) {
       ->envname("TANDEM_SHUTDOWN_GRACE")->capture_default_str();
   cmd.add_option("--log-level", o.log_level, "trace|debug|info|warn|error|off")
       ->envname("TANDEM_LOG_LEVEL")->capture_default_str();
+}
+
+StatusOr<gateway::server::PrefillWorkerConfig> parse_prefill_entry(const std::string& entry) {
+  gateway::server::PrefillWorkerConfig p;
+  const size_t comma = entry.find(',');
+  p.url = entry.substr(0, comma);
+  if (p.url.find(':') == std::string::npos) {
+    return invalid_argument("prefill worker '{}' must be host:port[,bootstrap_port]", entry);
+  }
+  if (comma != std::string::npos) {
+    const std::string port = entry.substr(comma + 1);
+    int value = 0;
+    const bool digits = !port.empty() && port.size() <= 5 &&
+                        port.find_first_not_of("0123456789") == std::string::npos;
+    if (digits) value = std::stoi(port);
+    if (!digits || value < 1 || value > 65535) {
+      return invalid_argument("prefill worker '{}': bootstrap port '{}' must be a number from 1 to "
+                              "65535 (or leave it out to use the port the worker reports)",
+                              entry, port);
+    }
+    p.bootstrap_port = static_cast<uint16_t>(value);
+  }
+  return p;
 }
 
 Status apply_gateway_yaml(CLI::App& cmd, GatewayOptions& o) {
@@ -77,7 +122,18 @@ Status apply_gateway_yaml_map(CLI::App& cmd, GatewayOptions& o, const YAML::Node
       try {
         if (kv.second.IsSequence()) {
           std::vector<std::string> values;
-          for (const auto& v : kv.second) values.push_back(v.as<std::string>());
+          for (const auto& v : kv.second) {
+            if (v.IsMap() && v["url"]) {
+              // prefill: [{url: host:port, bootstrap_port: 8998}]
+              std::string entry = v["url"].as<std::string>();
+              if (v["bootstrap_port"] && !v["bootstrap_port"].IsNull()) {
+                entry += "," + v["bootstrap_port"].as<std::string>();
+              }
+              values.push_back(entry);
+              continue;
+            }
+            values.push_back(v.as<std::string>());
+          }
           for (const auto& v : values) opt->add_result(v);
         } else {
           opt->add_result(kv.second.as<std::string>());
@@ -88,6 +144,13 @@ Status apply_gateway_yaml_map(CLI::App& cmd, GatewayOptions& o, const YAML::Node
       }
     }
   }
+  o.config.prefill_workers.clear();
+  for (const std::string& entry : o.prefill) {
+    if (entry.empty()) continue;
+    ASSIGN_OR_RETURN(gateway::server::PrefillWorkerConfig p, parse_prefill_entry(entry));
+    o.config.prefill_workers.push_back(std::move(p));
+  }
+  if (!o.config.prefill_workers.empty() || !o.config.decode_urls.empty()) o.config.pd = true;
   o.config.request_timeout = std::chrono::milliseconds(static_cast<int64_t>(o.request_timeout_s * 1000));
   o.config.shutdown_grace = std::chrono::milliseconds(static_cast<int64_t>(o.shutdown_grace_s * 1000));
   return Status::Ok();

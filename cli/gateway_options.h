@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "gateway/server/gateway_config.h"
@@ -22,7 +23,11 @@ struct GatewayOptions {
   std::string log_level = "info";
   double request_timeout_s = 600;
   double shutdown_grace_s = 10;
+  std::vector<std::string> prefill;  // --prefill "URL[,BOOTSTRAP_PORT]" entries, parsed into config
 };
+
+// "host:port" or "host:port,bootstrap_port" → a prefill worker; kInvalidArgument otherwise.
+StatusOr<gateway::server::PrefillWorkerConfig> parse_prefill_entry(const std::string& entry);
 
 void add_gateway_options(CLI::App& cmd, GatewayOptions& o, bool with_workers);
 // Applies the YAML file's keys to every option the command line and environment left unset.

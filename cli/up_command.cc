@@ -87,12 +87,57 @@ StatusOr<std::vector<std::vector<std::string>>> worker_args_from_yaml(
                                 i, replicas, *(it + 1));
       }
     }
+    const auto role_it = std::find(args.begin(), args.end(), "--role");
+    const std::string role = role_it != args.end() && role_it + 1 != args.end() ? *(role_it + 1) : "mixed";
+    if (role != "mixed" && role != "prefill" && role != "decode") {
+      return invalid_argument("workers[{}].role is '{}'; use mixed, prefill or decode", i, role);
+    }
+    const auto bport_it = std::find(args.begin(), args.end(), "--bootstrap-port");
+    if (bport_it != args.end() && role != "prefill") {
+      return invalid_argument("workers[{}] has a bootstrap_port but role {}; only prefill workers "
+                              "take one", i, role);
+    }
+    if (role == "prefill" && bport_it == args.end()) {
+      args.insert(args.end(), {"--bootstrap-port", "0"});  // any free port; read from its banner
+    } else if (replicas > 1 && bport_it != args.end() && bport_it + 1 != args.end() &&
+               *(bport_it + 1) != "0") {
+      return invalid_argument("workers[{}] has replicas: {} and bootstrap_port: {}; use 0 (or "
+                              "leave it out) so each copy gets its own port",
+                              i, replicas, *(bport_it + 1));
+    }
     if (!has_host) args.insert(args.end(), {"--host", "127.0.0.1"});
     if (!has_port) args.insert(args.end(), {"--port", "0"});
     if (!has_log_level) args.insert(args.end(), {"--log-level", default_log_level});
     for (int r = 0; r < replicas; ++r) out.push_back(args);
   }
   return out;
+}
+
+std::string worker_role_in(const std::vector<std::string>& args) {
+  const auto it = std::find(args.begin(), args.end(), "--role");
+  return it != args.end() && it + 1 != args.end() ? *(it + 1) : "mixed";
+}
+
+Status check_roles(const std::vector<std::vector<std::string>>& worker_args, bool extra_mixed_urls) {
+  size_t mixed = extra_mixed_urls ? 1 : 0, prefill = 0, decode = 0;
+  for (const auto& args : worker_args) {
+    const std::string role = worker_role_in(args);
+    mixed += role == "mixed";
+    prefill += role == "prefill";
+    decode += role == "decode";
+  }
+  if (prefill + decode == 0) return Status::Ok();
+  if (mixed > 0) {
+    return invalid_argument("the cluster mixes role mixed workers with prefill/decode ones; a PD "
+                            "gateway serves through pairs only, so give every worker a role "
+                            "prefill or decode (or none)");
+  }
+  if (prefill == 0 || decode == 0) {
+    return invalid_argument("a PD cluster needs at least one prefill and one decode worker; the "
+                            "file has {} prefill and {} decode",
+                            prefill, decode);
+  }
+  return Status::Ok();
 }
 
 namespace {
@@ -129,6 +174,10 @@ int run_up(CLI::App& cmd, GatewayOptions& o) {
                worker_args.status().to_string());
     return 2;
   }
+  if (Status st = check_roles(*worker_args, !o.config.worker_urls.empty()); !st.ok()) {
+    fmt::print(stderr, "tandem up: cluster file '{}': {}\n", o.config_file, st.to_string());
+    return 2;
+  }
   init_logging(o.log_level, "up");
   if (Status st = install_stop_signals(); !st.ok()) {
     fmt::print(stderr, "tandem up: {}\n", st.to_string());
@@ -137,6 +186,7 @@ int run_up(CLI::App& cmd, GatewayOptions& o) {
 
   // All workers load their models at once; then each one's address is collected in order.
   std::vector<std::unique_ptr<ChildProcess>> children;
+  const std::vector<std::vector<std::string>>& child_args = *worker_args;
   for (size_t i = 0; i < worker_args->size(); ++i) {
     auto child = ChildProcess::spawn((*worker_args)[i], fmt::format("worker {}", i));
     if (!child.ok()) {
@@ -153,7 +203,19 @@ int run_up(CLI::App& cmd, GatewayOptions& o) {
       for (auto& c : children) c->request_stop();
       return 1;
     }
-    o.config.worker_urls.push_back(*address);
+    const std::string role = worker_role_in(child_args[&child - &children[0]]);
+    if (role == "prefill") {
+      gateway::server::PrefillWorkerConfig p;
+      p.url = *address;
+      p.bootstrap_port = child->bootstrap_port();  // else the gateway asks GetServerInfo
+      o.config.prefill_workers.push_back(p);
+      o.config.pd = true;
+    } else if (role == "decode") {
+      o.config.decode_urls.push_back(*address);
+      o.config.pd = true;
+    } else {
+      o.config.worker_urls.push_back(*address);
+    }
   }
   const int code = serve_gateway(o, "tandem up");
   for (auto& child : children) child->request_stop();  // all stop in parallel

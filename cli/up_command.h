@@ -25,6 +25,12 @@ namespace tandem::cli {
 StatusOr<std::vector<std::vector<std::string>>> worker_args_from_yaml(
     const YAML::Node& workers, const std::string& default_log_level);
 
+// The --role an argument list gives ("mixed" when none).
+std::string worker_role_in(const std::vector<std::string>& args);
+// A cluster is mixed (no roles) or PD (prefill and decode workers, at least one of each, no mixed
+// ones: a PD gateway serves through pairs only). kInvalidArgument saying what is wrong otherwise.
+Status check_roles(const std::vector<std::vector<std::string>>& worker_args, bool extra_mixed_urls);
+
 // Registers the subcommand on `app`; the callback runs it and sets the exit code.
 void add_up_command(CLI::App& app, int& exit_code);
 

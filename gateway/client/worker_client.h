@@ -33,6 +33,7 @@ class AbortResponse;
 }  // namespace sglang::grpc::scheduler
 namespace smg::grpc::common {
 class FlushCacheResponse;
+class KvEventBatch;
 }
 
 namespace tandem::gateway::client {
@@ -44,6 +45,13 @@ namespace spb = ::sglang::grpc::scheduler;
 class GenerateStream {
  public:
   virtual ~GenerateStream() = default;
+  virtual void cancel() = 0;
+};
+
+// One SubscribeKvEvents stream. cancel() ends it (on_done then gets CANCELLED).
+class KvEventStream {
+ public:
+  virtual ~KvEventStream() = default;
   virtual void cancel() = 0;
 };
 
@@ -72,6 +80,12 @@ class WorkerClient {
   // after cancel(): CANCELLED). deadline 0: none.
   std::shared_ptr<GenerateStream> generate(const spb::GenerateRequest& request, OnMessage on_message,
                                            OnDone on_done, Millis deadline = Millis(0));
+
+  // SubscribeKvEvents from `start_sequence` (0: from now on): on_batch per batch on a gRPC thread,
+  // then on_done exactly once. No deadline: the stream lives until cancelled or the worker goes.
+  using OnKvBatch = std::function<void(::smg::grpc::common::KvEventBatch&&)>;
+  std::shared_ptr<KvEventStream> subscribe_kv_events(uint64_t start_sequence, OnKvBatch on_batch,
+                                                     OnDone on_done);
 
   std::future<StatusOr<spb::HealthCheckResponse>> health_check(Millis timeout = kDefaultUnaryTimeout);
   // include: sections as in SGLang ("core", "memory", "queues", "all").

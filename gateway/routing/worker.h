@@ -29,6 +29,17 @@ struct WorkerSpec {
   std::optional<uint16_t> bootstrap_port{};  // prefill workers only: KV transfer bootstrap port
 };
 
+// The KV-transfer side of a prefill or decode worker's load (GetLoads DisaggregationMetrics),
+// when the worker reports it.
+struct DisaggLoad {
+  int64_t prefill_prealloc_queue = 0;  // prefill: rooms waiting for their decode peer
+  int64_t prefill_inflight_queue = 0;  // prefill: rooms computed, KV being sent
+  int64_t decode_prealloc_queue = 0;   // decode: requests waiting for KV slots
+  int64_t decode_transfer_queue = 0;   // decode: requests whose KV is arriving
+  double kv_transfer_speed_gb_s = 0.0;
+  double kv_transfer_latency_ms = 0.0;
+};
+
 // Last load the worker reported (GetLoad / health response). Zero until the first report.
 struct WorkerLoad {
   int64_t running = 0;       // requests in the running batch
@@ -36,6 +47,7 @@ struct WorkerLoad {
   int64_t used_tokens = 0;   // KV tokens in use
   int64_t total_tokens = 0;  // KV token capacity
   double cache_hit_rate = 0.0;
+  std::optional<DisaggLoad> disagg{};  // prefill / decode workers that report it
 };
 
 struct WorkerHealth {

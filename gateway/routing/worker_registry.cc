@@ -113,16 +113,26 @@ size_t WorkerRegistry::size() const {
   return workers_.size();
 }
 
-bool WorkerRegistry::ready() const {
-  std::lock_guard lock(mu_);
+namespace {
+struct HealthyRoles {
   bool mixed = false, prefill = false, decode = false;
-  for (const auto& [id, entry] : workers_) {
-    if (!entry->health.healthy) continue;
-    mixed |= entry->spec.role == WorkerRole::kMixed;
-    prefill |= entry->spec.role == WorkerRole::kPrefill;
-    decode |= entry->spec.role == WorkerRole::kDecode;
+};
+}  // namespace
+
+bool WorkerRegistry::ready() const { return ready_for(false) || ready_for(true); }
+
+bool WorkerRegistry::ready_for(bool pd_mode) const {
+  HealthyRoles h;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, entry] : workers_) {
+      if (!entry->health.healthy) continue;
+      h.mixed |= entry->spec.role == WorkerRole::kMixed;
+      h.prefill |= entry->spec.role == WorkerRole::kPrefill;
+      h.decode |= entry->spec.role == WorkerRole::kDecode;
+    }
   }
-  return mixed || (prefill && decode);
+  return pd_mode ? (h.prefill && h.decode) : h.mixed;
 }
 
 Status WorkerRegistry::update_load(std::string_view id, const WorkerLoad& load) {

@@ -91,6 +91,9 @@ class WorkerRegistry {
   // ACCEPTANCE 16: the gateway is ready when at least one mixed worker, or at least one prefill
   // and one decode worker, is healthy (breaker state is not considered: it recovers by itself).
   bool ready() const;
+  // The same per serving mode: a PD gateway serves only through pairs, a plain one only through
+  // mixed workers (SMG's PD router likewise serves PD only).
+  bool ready_for(bool pd_mode) const;
 
   Status update_load(std::string_view id, const WorkerLoad& load);
   // Applies one health check result; returns kNotFound for an unknown id.

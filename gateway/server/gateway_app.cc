@@ -35,7 +35,30 @@ GatewayMetrics::GatewayMetrics(MetricsRegistry& r)
       worker_waiting(r.gauge("tandem_worker_waiting_requests", "Waiting requests (GetLoads)",
                              {"worker"})),
       worker_token_usage(r.gauge("tandem_worker_token_usage", "Used / total KV tokens",
-                                 {"worker"})) {}
+                                 {"worker"})),
+      pd_pairs(r.counter("tandem_gateway_pd_pairs_total",
+                         "Requests (and retries) sent to each prefill/decode pair", {"prefill", "decode"})),
+      pd_prefill_failures(r.counter("tandem_gateway_pd_prefill_failures_total",
+                                    "PD calls that ended because the prefill worker failed", {"worker"})),
+      workers_by_role(r.gauge("tandem_gateway_workers", "Workers by role; state healthy or total",
+                              {"role", "state"})),
+      worker_kv_transfer_speed(r.gauge("tandem_worker_kv_transfer_speed_gb_s",
+                                       "KV transfer speed the worker reports (GetLoads)", {"worker"})),
+      worker_kv_transfer_latency(r.gauge("tandem_worker_kv_transfer_latency_ms",
+                                         "KV transfer latency the worker reports (GetLoads)", {"worker"})),
+      worker_pd_queue(r.gauge("tandem_worker_pd_queue_requests",
+                              "Requests in the worker's PD queues (GetLoads)", {"worker", "queue"})),
+      worker_kv_event_blocks(r.gauge("tandem_worker_kv_event_blocks",
+                                     "KV blocks the gateway knows the worker holds (kv_events mode)",
+                                     {"worker"})) {}
+
+void GatewayMetrics::count_dispatch(const WorkerPool::Pick& pick) {
+  worker_requests.with_labels({pick.id}).inc();
+  if (pick.prefill) {
+    worker_requests.with_labels({pick.prefill->id}).inc();
+    pd_pairs.with_labels({pick.prefill->id, pick.id}).inc();
+  }
+}
 
 StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::create(GatewayConfig config) {
   RETURN_IF_ERROR(routing::validate(config.retry));

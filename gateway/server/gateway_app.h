@@ -37,6 +37,17 @@ struct GatewayMetrics {
   Gauge& worker_running;    // {worker}
   Gauge& worker_waiting;    // {worker}
   Gauge& worker_token_usage;  // {worker}
+  // Prefill/decode disaggregation.
+  Counter& pd_pairs;         // {prefill, decode}: requests (and retries) sent to each pair
+  Counter& pd_prefill_failures;  // {worker}: calls that ended because the prefill side failed
+  Gauge& workers_by_role;    // {role, state="healthy"|"total"}
+  Gauge& worker_kv_transfer_speed;    // {worker}: GB/s the worker reports (GetLoads)
+  Gauge& worker_kv_transfer_latency;  // {worker}: ms
+  Gauge& worker_pd_queue;    // {worker, queue}: prefill_prealloc, prefill_inflight, decode_prealloc, decode_transfer
+  Gauge& worker_kv_event_blocks;  // {worker}: blocks known from KV events (kv_events mode)
+
+  // Counts one attempt: the worker (both workers of a pair) and the pair.
+  void count_dispatch(const WorkerPool::Pick& pick);
 };
 
 class GatewayApp {

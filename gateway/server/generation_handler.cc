@@ -253,12 +253,13 @@ asio::awaitable<void> handle_generation(GatewayApp& app, http::HttpRequest& req,
     run.pick = app.pool().pick(route, run.tried);
     if (!run.pick) return false;
     run.tried.insert(run.pick->id);
+    if (run.pick->prefill) run.tried.insert(run.pick->prefill->id);  // PD: retry on another pair
     run.worker_id = run.pick->id;
-    m.worker_requests.with_labels({run.worker_id}).inc();
+    m.count_dispatch(*run.pick);
     const int tag = next_tag++;
     prompt_of_tag.push_back(k);
     run.call = std::make_unique<GenerationCall>(events, tag);
-    run.call->start(*run.pick->client, worker_request_for(p, k, request_id(k, run.attempt)),
+    run.call->start(*run.pick, worker_request_for(p, k, request_id(k, run.attempt)),
                     app.config().request_timeout);
     live->calls[k] = run.call.get();
     if (client_gone) run.call->cancel();  // the client left while this request waited or backed off
@@ -292,7 +293,8 @@ asio::awaitable<void> handle_generation(GatewayApp& app, http::HttpRequest& req,
       // The call ended without finishing every choice of its prompt.
       Status final_status = *st;
       const bool retryable = routing::is_retryable_status(final_status.code());
-      app.pool().record_result(run.worker_id, !retryable);
+      app.pool().record_result(*run.pick, !retryable, run.call->prefill_failed());
+      if (run.call->prefill_failed()) m.pd_prefill_failures.with_labels({run.pick->prefill->id}).inc();
       if (final_status.ok()) final_status = make_status(StatusCode::kInternal, "the worker ended the stream early");
       if (!run.streamed_any && retryable &&
           routing::should_retry(app.config().retry, run.attempt + 1, retryable, run.streamed_any)) {
@@ -348,7 +350,7 @@ asio::awaitable<void> handle_generation(GatewayApp& app, http::HttpRequest& req,
     }
     if (prompt_done(k)) {
       run.call->cancel();  // stop strings may have ended it before the worker did: abort the rest
-      app.pool().record_result(run.worker_id, true);
+      app.pool().record_result(*run.pick, true);
       run.done = true;
       --pending;
     }

@@ -56,7 +56,10 @@ def start_listening(cmd, pattern, timeout=120):
     import threading
     import time
 
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # errors="replace": a process that logs non-UTF-8 bytes must not kill the reader (and then block
+    # on a full pipe).
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            errors="replace")
     address, lines, deadline = None, [], time.time() + timeout
     while address is None and time.time() < deadline:
         line = proc.stdout.readline()
@@ -146,3 +149,40 @@ def served(tandem_bin, default_model):
     s = start_serve(tandem_bin, default_model)
     yield s
     stop_serve(s)
+
+
+# ---- Prefill/decode disaggregation ---------------------------------------------------------------
+
+def start_worker_threads(tandem_bin, model, threads, *extra):
+    """start_worker with `threads` compute threads (several workers share this machine's cores)."""
+    return start_listening([tandem_bin, "worker", "--model", model, "--port", "0", "--threads",
+                            str(threads), "--kv-slots", "4096", "--log-level", "warn", *extra],
+                           r"tandem worker listening on (\S+:\d+)")
+
+
+def start_pd_worker(tandem_bin, model, role, *extra, threads=1):
+    """`tandem worker --role prefill|decode` (prefill: an ephemeral bootstrap port unless `extra`
+    names one). Proc.role is the role; Proc.bootstrap_port the prefill worker's bootstrap port, from
+    its "listening on HOST:PORT (grpc), bootstrap HOST:BPORT" line (None for decode)."""
+    import re
+    args = ["--role", role]
+    if role == "prefill" and "--bootstrap-port" not in extra:
+        args += ["--bootstrap-port", "0"]
+    p = start_worker_threads(tandem_bin, model, threads, *args, *extra)
+    p.role = role
+    m = re.search(r"bootstrap (\S+):(\d+)", "".join(p.log))
+    p.bootstrap_port = int(m.group(2)) if m else None
+    if role == "prefill":
+        assert p.bootstrap_port, "prefill worker printed no bootstrap port:\n" + "".join(p.log)
+    return p
+
+
+def start_pd_gateway(tandem_bin, prefills, decodes, *extra, ready=True):
+    """`tandem gateway --prefill URL,BPORT ... --decode URL ...` over started PD workers."""
+    cmd = [tandem_bin, "gateway", "--port", "0", "--host", "127.0.0.1", "--log-level", "warn"]
+    for p in prefills:
+        cmd += ["--prefill", f"{p.address},{p.bootstrap_port}" if p.bootstrap_port else p.address]
+    for d in decodes:
+        cmd += ["--decode", d.address]
+    p = start_listening(cmd + list(extra), r"tandem gateway listening on http://(\S+:\d+)")
+    return wait_ready(p) if ready else p

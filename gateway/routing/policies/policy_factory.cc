@@ -1,4 +1,5 @@
 #include "gateway/routing/policies/cache_aware.h"
+#include "gateway/routing/policies/cache_aware_events.h"
 #include "gateway/routing/policies/consistent_hash.h"
 #include "gateway/routing/policies/power_of_two.h"
 #include "gateway/routing/policies/random_policy.h"
@@ -6,6 +7,16 @@
 #include "gateway/routing/policies/routing_policy.h"
 
 namespace tandem::gateway::routing {
+
+std::string_view cache_aware_mode_name(CacheAwareMode mode) {
+  return mode == CacheAwareMode::kKvEvents ? "kv_events" : "approx";
+}
+
+StatusOr<CacheAwareMode> parse_cache_aware_mode(std::string_view name) {
+  if (name == "approx") return CacheAwareMode::kApprox;
+  if (name == "kv_events") return CacheAwareMode::kKvEvents;
+  return invalid_argument("unknown cache-aware mode '{}': use approx or kv_events", name);
+}
 
 StatusOr<std::unique_ptr<RoutingPolicy>> make_routing_policy(std::string_view name,
                                                              const PolicyConfig& config) {
@@ -18,7 +29,14 @@ StatusOr<std::unique_ptr<RoutingPolicy>> make_routing_policy(std::string_view na
     p = std::make_unique<PowerOfTwoPolicy>(config.seed);
   } else if (name == "cache_aware") {
     RETURN_IF_ERROR(validate(config.cache_aware));
-    p = std::make_unique<CacheAwarePolicy>(config.cache_aware, config.clock);
+    if (config.cache_aware_mode == CacheAwareMode::kKvEvents) {
+      if (config.kv_events == nullptr) {
+        return invalid_argument("cache_aware in kv_events mode needs the KV event index (internal)");
+      }
+      p = std::make_unique<KvEventsCacheAwarePolicy>(config.cache_aware, config.kv_events);
+    } else {
+      p = std::make_unique<CacheAwarePolicy>(config.cache_aware, config.clock);
+    }
   } else if (name == "consistent_hash") {
     if (config.consistent_hash.virtual_nodes < 1) {
       return invalid_argument("consistent_hash virtual_nodes must be >= 1, got {}",

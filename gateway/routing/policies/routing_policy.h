@@ -55,6 +55,15 @@ struct CacheAwareConfig {
   size_t max_tree_tokens = size_t{1} << 22;  // per worker
 };
 
+// How cache_aware learns what a worker holds: "approx" remembers what the gateway sent it (a
+// radix tree per worker, entries expire); "kv_events" reads the workers' radix-cache events.
+enum class CacheAwareMode { kApprox, kKvEvents };
+std::string_view cache_aware_mode_name(CacheAwareMode mode);
+// Accepts "approx", "kv_events".
+StatusOr<CacheAwareMode> parse_cache_aware_mode(std::string_view name);
+
+class KvEventIndex;
+
 struct ConsistentHashConfig {
   int virtual_nodes = 160;  // ring points per worker
 };
@@ -62,6 +71,9 @@ struct ConsistentHashConfig {
 struct PolicyConfig {
   std::optional<uint64_t> seed;  // random, power_of_two; unset draws from std::random_device
   CacheAwareConfig cache_aware;
+  CacheAwareMode cache_aware_mode = CacheAwareMode::kApprox;
+  // kv_events mode reads this index (required then); the gateway feeds it from SubscribeKvEvents.
+  std::shared_ptr<const KvEventIndex> kv_events;
   ConsistentHashConfig consistent_hash;
   // Time source for cache_aware's eviction; tests inject a fake clock.
   std::function<TimePoint()> clock = [] { return Clock::now(); };
