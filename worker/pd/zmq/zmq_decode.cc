@@ -1,5 +1,6 @@
 #include "worker/pd/zmq/zmq_decode.h"
 
+#include <algorithm>
 #include <unistd.h>
 
 #include <random>
@@ -307,7 +308,10 @@ void ZmqDecodeTransport::tick(Clock::time_point now) {
       if (!live(r.state)) continue;
       std::string why;
       auto p = peers_.find(r.endpoint);
-      const double silent = p == peers_.end() ? 0.0 : secs(now - p->second.last_heard);
+      // Silence counts from the later of the peer's last message and this room's last progress
+      // (its Reserve, at first): a peer idle before the room existed had nothing to answer, and
+      // judging a new room by that old silence would fail it at once.
+      const double silent = p == peers_.end() ? 0.0 : secs(now - std::max(p->second.last_heard, r.since));
       if (silent > dead_after_s()) {
         why = fmt::format("the prefill worker at {} is silent for {:.1f} s ({} heartbeats missed); "
                           "it is probably down",

@@ -8,6 +8,20 @@ namespace tandem::pd::zmq {
 
 namespace {
 
+// Routing ids of our decode peers are printable; anything else (a stray client's binary id) is
+// hex-escaped in log lines so they stay valid UTF-8.
+std::string printable_id(const std::string& raw) {
+  std::string out;
+  for (unsigned char c : raw) {
+    if (c >= 0x20 && c < 0x7f) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += fmt::format("\\x{:02x}", c);
+    }
+  }
+  return out;
+}
+
 pb::Envelope failed_msg(int32_t room, const std::string& reason) {
   pb::Envelope e;
   e.mutable_failed()->set_room(room);
@@ -223,7 +237,7 @@ void ZmqPrefillTransport::on_readable(::zmq::socket_t& socket) {
     frames.erase(frames.begin());
     StatusOr<Decoded> msg = decode(std::move(frames));
     if (!msg.ok()) {
-      dropped(fmt::format("from decode peer '{}': {}", peer, msg.status().message()));
+      dropped(fmt::format("from decode peer '{}': {}", printable_id(peer), msg.status().message()));
       continue;
     }
     peers_[peer] = now;
@@ -246,8 +260,8 @@ void ZmqPrefillTransport::on_reserve(const std::string& peer, const pb::Reserve&
     auto it = rooms_.find(room);
     if (it != rooms_.end() && it->second.reserved) {
       drop = it->second.peer == peer
-                 ? fmt::format("duplicate reserve for room {} from '{}'", room, peer)
-                 : fmt::format("reserve for room {} from '{}' but '{}' reserved it", room, peer,
+                 ? fmt::format("duplicate reserve for room {} from '{}'", room, printable_id(peer))
+                 : fmt::format("reserve for room {} from '{}' but '{}' reserved it", room, printable_id(peer),
                                it->second.peer);
     } else if (!ok.ok()) {
       if (it != rooms_.end()) {
@@ -297,7 +311,7 @@ void ZmqPrefillTransport::handle(const std::string& peer, Decoded msg, Clock::ti
     case pb::Envelope::kFailed:
       break;
     default:
-      dropped(fmt::format("unexpected {} message from decode peer '{}'", message_name(e), peer));
+      dropped(fmt::format("unexpected {} message from decode peer '{}'", message_name(e), printable_id(peer)));
       return;
   }
   const int32_t room = e.has_ack() ? e.ack().room() : e.has_abort() ? e.abort().room() : e.failed().room();
@@ -307,7 +321,7 @@ void ZmqPrefillTransport::handle(const std::string& peer, Decoded msg, Clock::ti
     std::lock_guard<std::mutex> lock(mu_);
     auto it = rooms_.find(room);
     if (it == rooms_.end() || !it->second.reserved || it->second.peer != peer) {
-      drop = fmt::format("{} for unknown room {} from '{}'", message_name(e), room, peer);
+      drop = fmt::format("{} for unknown room {} from '{}'", message_name(e), room, printable_id(peer));
     } else if (e.has_ack()) {
       Room& r = it->second;
       if (!r.done_sent || r.state != RoomState::kTransferring) {
