@@ -10,7 +10,10 @@
 #            `tandem generate --device cuda` against `--device cpu`, `tandem serve --device cuda`
 #            answering one completion, the timing table of the default model, then (unless
 #            TANDEM_SKIP_8B=1) a random-weight Llama-3-8B-shaped checkpoint made here with torch
-#            (gen_llama8b_shape.py) and its timing table (tables last).
+#            (gen_llama8b_shape.py), its timing table with f32 and bf16 KV caches, and Tandem's
+#            greedy tokens and first-step logits on it against transformers (hf_compare.py,
+#            tandem_cuda_hf_check) (tables last).
+# TANDEM_ONLY_8B=1 in phase 2 skips the default-model steps (model test, generate, serve, bench).
 # Full logs go to $OUT; a summary table is printed at the end.
 set -uo pipefail
 # Run from the repository root (the device tool starts there).
@@ -77,6 +80,8 @@ if [[ $phase == 2 ]]; then
     echo "cuda_check.sh: the joined model does not match its sha256; parts from different runs?"
     exit 4
   fi
+fi
+if [[ $phase == 2 && ${TANDEM_ONLY_8B:-0} != 1 ]]; then
   step "model test CUDA vs CPU (tandem_cuda_model_test)" model_test.log "$bin/tandem_cuda_model_test" --gtest_color=no
   grep -E "^(cuda|free running)" "$OUT/model_test.log" | head -n 40
 
@@ -125,13 +130,18 @@ if [[ $phase == 2 ]]; then
   { echo "##### completion"; cat "$tmp/completion.json" 2>/dev/null; echo; } >> "$OUT/serve.log"
   tail -n 5 "$OUT/serve.log"
 
-  step "timing (tandem_cuda_bench)" bench.log "$bin/tandem_cuda_bench" "$model"
+  step "timing (tandem_cuda_bench)" bench.log timeout 240 "$bin/tandem_cuda_bench" "$model"
+fi
+if [[ $phase == 2 ]]; then
 
   # Llama-3-8B shape, random bf16 weights made here with torch (timing only).
   if [[ ${TANDEM_SKIP_8B:-0} != 1 && -f $carry/gen_llama8b_shape.py ]]; then
     ck=/tmp/llama8b-shape
     step "generate Llama-3-8B-shaped checkpoint" gen_8b.log python3 "$carry/gen_llama8b_shape.py" "$ck" &&
-      step "timing, Llama-3-8B shape (tandem_cuda_bench)" bench_8b.log timeout 420 "$bin/tandem_cuda_bench" "$ck"
+      step "timing, Llama-3-8B shape (tandem_cuda_bench)" bench_8b.log timeout 300 "$bin/tandem_cuda_bench" "$ck" both
+    [[ -f $ck/model.safetensors && -f $carry/hf_compare.py ]] &&
+      step "Llama-3-8B shape: Tandem vs transformers (hf_compare.py)" hf_compare.log \
+        timeout 300 python3 "$carry/hf_compare.py" "$ck" "$bin/tandem_cuda_hf_check" "$tmp/hf" --kv bf16
     rm -rf "$ck"
   fi
 fi
@@ -141,6 +151,7 @@ echo "=== summary (phase $phase; logs in \$OUT: $(ls "$OUT" | tr '\n' ' '))"
 printf '%s\n' "${summary[@]}"
 if [[ $phase == 2 ]]; then
   echo
-  sed -n '/=== CUDA timing table/,$p' "$OUT/bench.log"
+  [[ -f $OUT/bench.log ]] && sed -n '/=== CUDA timing table/,$p' "$OUT/bench.log"
   [[ -f $OUT/bench_8b.log ]] && echo && sed -n '/=== CUDA timing table/,$p' "$OUT/bench_8b.log"
+  [[ -f $OUT/hf_compare.log ]] && echo && grep -A 12 "prompt len" "$OUT/hf_compare.log"
 fi
