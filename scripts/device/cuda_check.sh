@@ -13,7 +13,10 @@
 #            (gen_llama8b_shape.py), its timing table with f32 and bf16 KV caches, and Tandem's
 #            greedy tokens and first-step logits on it against transformers (hf_compare.py,
 #            tandem_cuda_hf_check) (tables last).
-# TANDEM_OPS_ONCE=1 skips phase 2's kernel tests; TANDEM_ONLY_8B=1 in phase 2 skips the default-model steps (model test, generate, serve, bench).
+# Phase 8b (prepare_carry.sh 8b: bundle and scripts, no default model): one call running the
+# kernel tests and the Llama-3-8B-shape steps only.
+# TANDEM_OPS_ONCE=1 skips phase 2's kernel tests; TANDEM_ONLY_8B=1 in phase 2 skips the
+# default-model steps (model test, generate, serve, bench).
 # Full logs go to $OUT; a summary table is printed at the end.
 set -uo pipefail
 # Run from the repository root (the device tool starts there).
@@ -41,6 +44,8 @@ if [[ -f $carry/model.part1 ]]; then
   phase=1
 elif [[ -f $carry/model.part2 ]]; then
   phase=2
+elif [[ -f $carry/bundle.tar.gz && -f $carry/gen_llama8b_shape.py ]]; then
+  phase=8b  # one call, no default model: kernel tests and the Llama-3-8B-shape checks
 else
   echo "cuda_check.sh: neither $carry/model.part1 nor $carry/model.part2 is here; run prepare_carry.sh first"
   exit 2
@@ -49,10 +54,12 @@ echo "cuda_check.sh phase $phase on $(hostname), $(date -u +%FT%TZ)"
 nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
 head -n 15 "$OUT/nvidia-smi.txt"
 
-if [[ $phase == 1 ]]; then
+if [[ $phase == 1 || $phase == 8b ]]; then
   rm -rf "$stash"
   mkdir -p "$stash/models"
   tar -xzf "$carry/bundle.tar.gz" -C "$stash"
+fi
+if [[ $phase == 1 ]]; then
   cp "$carry/model.part1" "$stash/model.part1"
   cp "$carry/model.sha256" "$stash/model.sha256"
 fi
@@ -73,7 +80,7 @@ done
 export TANDEM_MODEL_DIR=$PWD/$stash/models
 # TANDEM_OPS_ONCE=1: phase 2 skips the second kernel-test run (about 100 s; a race shows as a
 # result that moves between the two runs, so keep both when kernels changed since the last check).
-if [[ $phase == 1 || ${TANDEM_OPS_ONCE:-0} != 1 ]]; then
+if [[ $phase != 2 || ${TANDEM_OPS_ONCE:-0} != 1 ]]; then
   step "kernel tests (tandem_cuda_ops_test) #$phase" "ops_test_$phase.log" "$bin/tandem_cuda_ops_test" --gtest_color=no
 fi
 
@@ -136,8 +143,7 @@ if [[ $phase == 2 && ${TANDEM_ONLY_8B:-0} != 1 ]]; then
 
   step "timing (tandem_cuda_bench)" bench.log timeout 240 "$bin/tandem_cuda_bench" "$model"
 fi
-if [[ $phase == 2 ]]; then
-
+if [[ $phase == 2 || $phase == 8b ]]; then
   # Llama-3-8B shape, random bf16 weights made here with torch (timing only).
   if [[ ${TANDEM_SKIP_8B:-0} != 1 && -f $carry/gen_llama8b_shape.py ]]; then
     ck=/tmp/llama8b-shape
@@ -153,7 +159,7 @@ fi
 echo
 echo "=== summary (phase $phase; logs in \$OUT: $(ls "$OUT" | tr '\n' ' '))"
 printf '%s\n' "${summary[@]}"
-if [[ $phase == 2 ]]; then
+if [[ $phase != 1 ]]; then
   echo
   [[ -f $OUT/bench.log ]] && sed -n '/=== CUDA timing table/,$p' "$OUT/bench.log"
   [[ -f $OUT/bench_8b.log ]] && echo && sed -n '/=== CUDA timing table/,$p' "$OUT/bench_8b.log"

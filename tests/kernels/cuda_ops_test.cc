@@ -262,11 +262,12 @@ std::vector<uint16_t> to_half(DType t, const std::vector<float>& v) {
 
 // Tolerance of one attention call: the per-row kernel reads the cache exactly (1e-4: float exp
 // and summation order); the tensor-core prefill kernel (16-bit cache, q_len >= 16, head_dim 64 or
-// 128) rounds Q and the softmax weights to the cache's type: bf16 keeps 8 bits, f16 11.
+// 128) rounds Q and the softmax weights to the cache's type: bf16 keeps 8 bits, f16 11. Measured
+// on an H100 (2026-11-22): bf16 1.3e-3..1.9e-3, f16 1.6e-4..2.4e-4; the limits leave about 2x.
 double attention_tolerance(DType t, const AttentionBatch& b) {
   const bool flash = t != DType::kF32 && b.max_q_len >= 16 && (b.head_dim == 64 || b.head_dim == 128);
   if (!flash) return 1e-4;
-  return t == DType::kBF16 ? 1e-2 : 2e-3;
+  return t == DType::kBF16 ? 4e-3 : 5e-4;
 }
 
 class CudaAttention : public CudaTest {
