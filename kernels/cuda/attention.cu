@@ -3,7 +3,9 @@
 // takes every 4th key of the split, a lane holds head_dim / 32 of the dimensions, and the dot
 // product is a warp reduction; online softmax per warp, warps merged in shared memory. Decode
 // splits the keys (split-KV) when rows × heads alone would leave SMs idle, and a second kernel
-// merges the splits. No tensor cores yet (prefill reads keys from L2 per query row).
+// merges the splits; each row sizes its split chunks from its own context length. Prefill with
+// 16-bit caches goes to flash_attention.cu (tensor cores); this kernel serves decode, f32 caches
+// and odd head sizes.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -36,8 +38,12 @@ __global__ void __launch_bounds__(kWarps * 32) attention_kernel(AttentionArgs a)
   const int s = lo;
   const int q_len = a.q_offsets[s + 1] - a.q_offsets[s];
   const int pos = a.ctx_lens[s] - q_len + (row - a.q_offsets[s]);
-  const int begin = split * a.chunk;
-  const int end = min(pos + 1, begin + a.chunk);
+  // The split of this row's own keys (a grid sized for a longer bound leaves later splits empty
+  // only when the row has fewer than num_splits * min_chunk keys).
+  const int n_keys = pos + 1;
+  const int chunk = max(a.min_chunk, (n_keys + a.num_splits - 1) / a.num_splits);
+  const int begin = split * chunk;
+  const int end = min(n_keys, begin + chunk);
   const int kvh = h / (a.n_heads / a.n_kv_heads);
   const int64_t kv_dim = static_cast<int64_t>(a.n_kv_heads) * D;
   const int32_t* slots = a.slots + a.slot_offsets[s];

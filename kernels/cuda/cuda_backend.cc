@@ -330,16 +330,27 @@ class CudaBackend final : public Backend {
     a.head_dim = b.head_dim;
     a.scale = b.scale;
     a.out = out;
-    // Split-KV when rows × heads give fewer than ~4 blocks per SM; each split keeps >= 64 keys.
+    // Prefill rows on tensor cores where the tiled kernel covers the cache type and head size;
+    // small q_len (a few speculative or chunk-tail rows) stays on the per-row kernel.
+    if (b.max_q_len >= kFlashMinQ && cuda::flash_attention_supported(t, b.head_dim)) {
+      CHECK(cuda::flash_attention(t, a, b.max_q_len, stream_), "CUDA flash attention launch failed (head_dim {})",
+            b.head_dim);
+      CUDA_LAUNCHED();
+      return;
+    }
+    // Split-KV when rows × heads give fewer than ~4 blocks per SM; each split keeps >= 32 keys.
+    // max_ctx_len may be a bound (captured steps round it up): the kernel divides each row's own
+    // keys evenly over the splits, so the split count is all that the bound fixes.
     const int64_t blocks = static_cast<int64_t>(b.total_q) * b.n_heads;
     const int64_t want = 4ll * num_sms_;
     int splits = 1;
     if (blocks < want) {
-      splits = static_cast<int>(std::min<int64_t>((want + blocks - 1) / blocks, (b.max_ctx_len + 63) / 64));
+      const int64_t by_keys = (b.max_ctx_len + kMinChunk - 1) / kMinChunk;
+      splits = static_cast<int>(std::min<int64_t>((want + blocks - 1) / blocks, by_keys));
       splits = std::clamp(splits, 1, 64);
     }
     a.num_splits = splits;
-    a.chunk = (b.max_ctx_len + splits - 1) / splits;
+    a.min_chunk = kMinChunk;
     if (splits > 1) {
       const size_t need = static_cast<size_t>(blocks) * splits * (b.head_dim + 2) * sizeof(float);
       if (need > attn_bytes_) {
@@ -356,6 +367,8 @@ class CudaBackend final : public Backend {
   }
 
   static constexpr size_t kCublasWorkspace = size_t{32} << 20;
+  static constexpr int kFlashMinQ = 16;  // max_q_len from which prefill attention uses tensor cores
+  static constexpr int kMinChunk = 32;   // fewest keys per decode split
   struct Capture {
     cudaGraphExec_t exec;
     uint64_t generation;

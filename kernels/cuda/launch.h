@@ -39,15 +39,25 @@ struct AttentionArgs {
   const int32_t* slots;
   int num_seqs, total_q, n_heads, n_kv_heads, head_dim;
   float scale;
-  // Split-KV: each (row, head) splits its keys into num_splits chunks of chunk keys; partial
-  // results go to part_o [total_q * n_heads * num_splits, head_dim] and part_ml [.., 2] and a
-  // second kernel merges them. num_splits == 1 writes out directly.
-  int num_splits, chunk;
+  // Split-KV: each (row, head) splits its own visible keys (position + 1, read on the device)
+  // into num_splits equal chunks of at least min_chunk keys, so a launch shape sized for a bound
+  // (a captured graph) stays balanced for shorter contexts; splits left without keys exit early.
+  // Partial results go to part_o [total_q * n_heads * num_splits, head_dim] and part_ml [.., 2]
+  // and a second kernel merges them. num_splits == 1 writes out directly.
+  int num_splits, min_chunk;
   float* part_o;
   float* part_ml;
   float* out;  // [total_q, n_heads * head_dim]
 };
 // Returns false when head_dim is unsupported (> 256 or not a multiple of 32... see attention.cu).
 bool attention(CacheType t, const AttentionArgs& a, cudaStream_t s);
+
+// ---- prefill attention on tensor cores (flash_attention.cu) ----
+// Same semantics as attention() (num_splits and the part buffers unused); max_q_len sizes the
+// grid. Only for 16-bit caches and head_dim 64 or 128 (flash_attention_supported); returns false
+// otherwise. Q and P are rounded to the cache's type (tensor-core inputs), so results differ
+// from attention() by about that rounding.
+bool flash_attention_supported(CacheType t, int head_dim);
+bool flash_attention(CacheType t, const AttentionArgs& a, int max_q_len, cudaStream_t s);
 
 }  // namespace tandem::kernels::cuda

@@ -3,9 +3,11 @@
 # /work/main/.devcarry, which the checkout's .git/info/exclude must ignore):
 #   phase 1: bundle.tar.gz (deploy/bundle.sh of BUILD_DIR: tandem + the CUDA test and bench
 #            binaries), cuda_check.sh, model.sha256 and model.part1 (the first 40 MiB of the model);
-#   phase 2: cuda_check.sh, model.part2 (the rest) and gen_llama8b_shape.py.
+#   phase 2: cuda_check.sh, model.part2 (the rest), gen_llama8b_shape.py and hf_compare.py;
+#   phase 8b: one call without the default model: the bundle, gen_llama8b_shape.py and
+#            hf_compare.py (kernel tests, then the Llama-3-8B-shape timing and transformers check).
 # The split exists because one call carries at most 64 MiB and the default model is 94 MiB.
-# Usage: scripts/device/prepare_carry.sh PHASE BUILD_DIR [DEST]
+# Usage: scripts/device/prepare_carry.sh 1|2|8b BUILD_DIR [DEST]
 # Then: run(command="bash .devcarry/cuda_check.sh", carry=[".devcarry"]) once per phase, phase 2
 # right after phase 1 (the machine stays warm about 30 s).
 set -euo pipefail
@@ -20,15 +22,20 @@ split_bytes=$((40 * 1024 * 1024))
 rm -rf "$dest"
 mkdir -p "$dest"
 cp "$here/cuda_check.sh" "$dest/"
-if [[ $phase == 1 ]]; then
+if [[ $phase == 1 || $phase == 8b ]]; then
   tmp=$(mktemp -d)
-  "$root/deploy/bundle.sh" "$build" "$tmp/bundle" tandem tandem_cuda_ops_test tandem_cuda_model_test tandem_cuda_bench
+  "$root/deploy/bundle.sh" "$build" "$tmp/bundle" tandem tandem_cuda_ops_test tandem_cuda_model_test tandem_cuda_bench \
+    tandem_cuda_hf_check
   tar -czf "$dest/bundle.tar.gz" -C "$tmp" bundle
   rm -rf "$tmp"
+fi
+if [[ $phase == 1 ]]; then
   (cd "$TANDEM_MODEL_DIR" && sha256sum "$(basename "$model")") > "$dest/model.sha256"
   head -c "$split_bytes" "$model" > "$dest/model.part1"
+elif [[ $phase == 8b ]]; then
+  cp "$here/gen_llama8b_shape.py" "$here/hf_compare.py" "$dest/"
 else
   tail -c +$((split_bytes + 1)) "$model" > "$dest/model.part2"
-  cp "$here/gen_llama8b_shape.py" "$dest/"
+  cp "$here/gen_llama8b_shape.py" "$here/hf_compare.py" "$dest/"
 fi
 du -sh "$dest"/*

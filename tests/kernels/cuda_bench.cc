@@ -3,15 +3,18 @@
 // - cuBLAS bf16 GEMM rate at 8192³ on random data: the matrix ceiling;
 // - decode step time of a model (default: SmolLM2-135M) at batch 1 / 8 / 32 with a 512-token
 //   context per sequence, against the memory floor (bf16 weights + KV bytes over the measured copy
-//   bandwidth), and a 512-token prefill.
+//   bandwidth), and prefills of 512 / 1K / 4K tokens; each with an f32 and a bf16 KV cache (a
+//   16-bit cache puts prefill attention on tensor cores).
+// A second argument limits the KV types: f32, bf16 or both (default).
 // Times are medians over repeats after warm-up, taken with CUDA events or after a synchronize.
-// Usage: tandem_cuda_bench [model.gguf]. Prints the table last.
+// Usage: tandem_cuda_bench [model.gguf|hf_dir] [f32|bf16|f16|both]. Prints the table last.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -88,6 +91,7 @@ double gemm_tflops() {
 }
 
 struct DecodeResult {
+  DType kv;
   int batch;
   double plain_ms, graph_ms, floor_ms;
 };
@@ -122,10 +126,25 @@ int run(int argc, char** argv) {
   std::vector<DecodeResult> results;
   std::mt19937 rng(7);
   std::uniform_int_distribution<int32_t> tok(100, c.vocab_size - 1);
+  std::vector<DType> kv_types = {DType::kF32, DType::kBF16};
+  if (argc > 2 && std::string(argv[2]) != "both") {
+    const std::optional<DType> t = dtype_from_name(argv[2]);
+    if (!t || (*t != DType::kF32 && *t != DType::kBF16 && *t != DType::kF16)) {
+      fmt::print("KV type '{}' is not one of f32, f16, bf16, both\n", argv[2]);
+      return 2;
+    }
+    kv_types = {*t};
+  }
   // Prefill of one prompt, second of two runs (the first sizes buffers and warms cuBLAS).
-  std::vector<std::pair<int, double>> prefills;
+  struct Prefill {
+    DType kv;
+    int len;
+    double ms;
+  };
+  std::vector<Prefill> prefills;
+  for (DType kvt : kv_types)
   for (int len : {512, 1024, 4096}) {
-    runtime::KvCache kv(c.num_layers, 2 * len, c.kv_dim(), DType::kF32, &be);
+    runtime::KvCache kv(c.num_layers, 2 * len, c.kv_dim(), kvt, &be);
     std::vector<float> logits(c.vocab_size);
     double t_ms = 0;
     for (int rep = 0; rep < 2; ++rep) {
@@ -138,13 +157,14 @@ int run(int argc, char** argv) {
       m.forward(b, kv, logits.data());
       t_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     }
-    prefills.push_back({len, t_ms});
+    prefills.push_back({kvt, len, t_ms});
   }
+  for (DType kvt : kv_types)
   for (int batch : {1, 8, 32}) {
     double step_ms[2] = {0, 0};
     for (int graphs = 0; graphs < 2; ++graphs) {
       m.set_step_graphs(graphs == 1);
-      runtime::KvCache kv(c.num_layers, batch * (ctx + decode_steps + 1), c.kv_dim(), DType::kF32, &be);
+      runtime::KvCache kv(c.num_layers, batch * (ctx + decode_steps + 1), c.kv_dim(), kvt, &be);
       std::vector<std::vector<int32_t>> slots(batch);
       std::vector<float> logits(static_cast<size_t>(batch) * c.vocab_size);
       model::ForwardBatch b;
@@ -171,8 +191,8 @@ int run(int argc, char** argv) {
       }
       step_ms[graphs] = median(ms);
     }
-    const double kv_bytes = 2.0 * c.num_layers * batch * double(ctx) * c.kv_dim() * 4;  // f32 KV
-    results.push_back({batch, step_ms[0], step_ms[1], (weight_bytes + kv_bytes) / (bw * 1e9) * 1e3});
+    const double kv_bytes = 2.0 * c.num_layers * batch * double(ctx) * c.kv_dim() * dtype_info(kvt).block_bytes;
+    results.push_back({kvt, batch, step_ms[0], step_ms[1], (weight_bytes + kv_bytes) / (bw * 1e9) * 1e3});
   }
   fmt::print("\n=== CUDA timing table ({}) ===\n", be.name());
   fmt::print("device-to-device copy: {:.0f} GB/s (read + write)\n", bw);
@@ -180,19 +200,20 @@ int run(int argc, char** argv) {
   fmt::print("model: {} ({:.1f} MB bf16 weights)\n", path, weight_bytes / 1e6);
   // Matmul work of a prefill: 2 FLOPs per weight per token (attention excluded), LM head on one row.
   const double linear_params = layer_params * c.num_layers;
-  fmt::print("{:>15} {:>10} {:>12} {:>16} {:>14}\n", "prefill tokens", "ms", "tok/s", "matmul TFLOP/s",
-             "% of GEMM rate");
-  for (auto [len, t_ms] : prefills) {
+  fmt::print("{:>4} {:>15} {:>10} {:>12} {:>16} {:>14}\n", "KV", "prefill tokens", "ms", "tok/s",
+             "matmul TFLOP/s", "% of GEMM rate");
+  for (auto [kvt, len, t_ms] : prefills) {
     const double tf = 2.0 * linear_params * len / (t_ms * 1e-3) / 1e12;
-    fmt::print("{:>15} {:>10.2f} {:>12.0f} {:>16.1f} {:>13.1f}%\n", len, t_ms, len * 1e3 / t_ms, tf, 100.0 * tf / tflops);
+    fmt::print("{:>4} {:>15} {:>10.2f} {:>12.0f} {:>16.1f} {:>13.1f}%\n", dtype_name(kvt), len, t_ms,
+               len * 1e3 / t_ms, tf, 100.0 * tf / tflops);
   }
   fmt::print("decode steps, context {} per sequence; 'plain' launches every kernel, 'graph' replays a captured step\n",
              ctx);
-  fmt::print("{:>6} {:>15} {:>15} {:>12} {:>16} {:>12}\n", "batch", "plain ms/step", "graph ms/step", "graph tok/s",
-             "memory floor ms", "% of floor");
+  fmt::print("{:>4} {:>6} {:>15} {:>15} {:>12} {:>16} {:>12}\n", "KV", "batch", "plain ms/step", "graph ms/step",
+             "graph tok/s", "memory floor ms", "% of floor");
   for (const auto& r : results) {
-    fmt::print("{:>6} {:>15.3f} {:>15.3f} {:>12.0f} {:>16.3f} {:>11.0f}%\n", r.batch, r.plain_ms, r.graph_ms,
-               r.batch * 1e3 / r.graph_ms, r.floor_ms, 100.0 * r.floor_ms / r.graph_ms);
+    fmt::print("{:>4} {:>6} {:>15.3f} {:>15.3f} {:>12.0f} {:>16.3f} {:>11.0f}%\n", dtype_name(r.kv), r.batch,
+               r.plain_ms, r.graph_ms, r.batch * 1e3 / r.graph_ms, r.floor_ms, 100.0 * r.floor_ms / r.graph_ms);
   }
   return 0;
 }
