@@ -16,7 +16,7 @@ void add_engine_options(CLI::App& cmd, EngineOptions& o) {
       ->envname("TANDEM_THREADS")->capture_default_str();
   cmd.add_option("--kv-slots", o.kv_slots, "KV cache capacity in tokens")
       ->envname("TANDEM_KV_SLOTS")->capture_default_str();
-  cmd.add_option("--kv-dtype", o.kv_dtype, "KV cache element type: f32, f16 or bf16")
+  cmd.add_option("--kv-dtype", o.kv_dtype, "KV cache element type: f32, f16, bf16 or auto (f32 on cpu, bf16 on cuda)")
       ->envname("TANDEM_KV_DTYPE")->capture_default_str();
   cmd.add_option("--max-running-requests", o.max_running_requests,
                  "Requests decoded together at most")

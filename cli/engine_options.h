@@ -19,7 +19,9 @@ struct EngineOptions {
   std::string device = "cpu";  // cpu | cuda | cuda:N
   int threads = 0;
   int32_t kv_slots = 16384;
-  std::string kv_dtype = "f32";
+  // f32 | f16 | bf16 | auto (f32 on CPU: exact and what the CPU kernels are tuned for; bf16 on
+  // CUDA: half the bytes, and the tensor-core prefill attention needs a 16-bit cache).
+  std::string kv_dtype = "auto";
   int32_t max_running_requests = 64;
   int32_t chunked_prefill_size = 2048;
   std::string schedule_policy = "fcfs";

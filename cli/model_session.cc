@@ -24,9 +24,11 @@ std::vector<int32_t> end_ids(const text::Tokenizer& tok) {
 StatusOr<std::unique_ptr<ModelSession>> open_model_session(const std::string& path, int threads,
                                                            int32_t kv_slots, const std::string& kv_dtype,
                                                            const std::string& device) {
-  const std::optional<DType> kv_type = dtype_from_name(kv_dtype);
+  const bool on_cuda = device.rfind("cuda", 0) == 0;
+  const std::string kv_name = kv_dtype == "auto" ? (on_cuda ? "bf16" : "f32") : kv_dtype;
+  const std::optional<DType> kv_type = dtype_from_name(kv_name);
   if (!kv_type || (*kv_type != DType::kF32 && *kv_type != DType::kF16 && *kv_type != DType::kBF16)) {
-    return invalid_argument("KV cache dtype '{}' is not one of f32, f16, bf16", kv_dtype);
+    return invalid_argument("KV cache dtype '{}' is not one of f32, f16, bf16, auto", kv_dtype);
   }
   if (kv_slots <= 0) return invalid_argument("KV cache size must be positive, got {} slots", kv_slots);
   auto s = std::make_unique<ModelSession>();

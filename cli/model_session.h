@@ -25,7 +25,7 @@ struct ModelSession {
   std::unique_ptr<runtime::KvCache> kv;
 };
 
-// kv_dtype: "f32", "f16" or "bf16". device: "cpu", "cuda" or "cuda:N" (kernels::make_backend); on
+// kv_dtype: "f32", "f16", "bf16" or "auto" (f32 on cpu, bf16 on cuda). device: "cpu", "cuda" or "cuda:N" (kernels::make_backend); on
 // a GPU the weights are uploaded as bf16 and the KV cache lives in device memory.
 StatusOr<std::unique_ptr<ModelSession>> open_model_session(const std::string& path, int threads,
                                                            int32_t kv_slots, const std::string& kv_dtype,
