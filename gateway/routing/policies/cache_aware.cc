@@ -26,10 +26,23 @@ Status validate(const CacheAwareConfig& c) {
 CacheAwarePolicy::CacheAwarePolicy(CacheAwareConfig config, std::function<TimePoint()> clock)
     : config_(config), clock_(std::move(clock)), last_sweep_(clock_()) {}
 
-bool CacheAwarePolicy::imbalanced(int64_t min_load, int64_t max_load) const {
-  return max_load - min_load > config_.balance_abs_threshold &&
-         static_cast<double>(max_load) >
-             config_.balance_rel_threshold * static_cast<double>(min_load);
+std::optional<size_t> least_loaded_if_imbalanced(std::span<const WorkerSnapshot> candidates,
+                                                 const CacheAwareConfig& config) {
+  size_t least = 0;
+  int64_t min_load = candidates[0].total_load();
+  int64_t max_load = min_load;
+  for (size_t i = 1; i < candidates.size(); ++i) {
+    const int64_t l = candidates[i].total_load();
+    if (l < min_load) {
+      min_load = l;
+      least = i;
+    }
+    max_load = std::max(max_load, l);
+  }
+  const bool imbalanced = max_load - min_load > config.balance_abs_threshold &&
+                          static_cast<double>(max_load) >
+                              config.balance_rel_threshold * static_cast<double>(min_load);
+  return imbalanced ? std::optional<size_t>(least) : std::nullopt;
 }
 
 std::shared_ptr<ApproxTree> CacheAwarePolicy::find_tree(std::string_view worker_id) const {
@@ -41,19 +54,8 @@ std::shared_ptr<ApproxTree> CacheAwarePolicy::find_tree(std::string_view worker_
 std::optional<size_t> CacheAwarePolicy::select(std::span<const WorkerSnapshot> candidates,
                                                const RouteRequest& request) {
   if (candidates.empty()) return std::nullopt;
+  if (auto least = least_loaded_if_imbalanced(candidates, config_)) return least;
   const size_t n = candidates.size();
-  size_t least = 0;
-  int64_t min_load = candidates[0].total_load();
-  int64_t max_load = min_load;
-  for (size_t i = 1; i < n; ++i) {
-    int64_t l = candidates[i].total_load();
-    if (l < min_load) {
-      min_load = l;
-      least = i;
-    }
-    max_load = std::max(max_load, l);
-  }
-  if (imbalanced(min_load, max_load)) return least;
 
   std::vector<size_t> matched(n, 0);
   std::vector<size_t> tree_sizes(n, 0);

@@ -28,6 +28,12 @@ namespace tandem::gateway::routing {
 // kInvalidArgument naming the bad field.
 Status validate(const CacheAwareConfig& config);
 
+// Step 1 of both cache-aware modes: the least loaded candidate (first on a tie) when the fleet is
+// imbalanced — (max - min) > balance_abs_threshold AND max > balance_rel_threshold * min, loads as
+// WorkerSnapshot::total_load — else nullopt (route by cache). `candidates` must not be empty.
+std::optional<size_t> least_loaded_if_imbalanced(std::span<const WorkerSnapshot> candidates,
+                                                 const CacheAwareConfig& config);
+
 class CacheAwarePolicy final : public RoutingPolicy {
  public:
   CacheAwarePolicy(CacheAwareConfig config, std::function<TimePoint()> clock);
@@ -45,7 +51,6 @@ class CacheAwarePolicy final : public RoutingPolicy {
 
  private:
   std::shared_ptr<ApproxTree> find_tree(std::string_view worker_id) const;
-  bool imbalanced(int64_t min_load, int64_t max_load) const;
 
   const CacheAwareConfig config_;
   const std::function<TimePoint()> clock_;

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "common/check.h"
+#include "gateway/routing/policies/cache_aware.h"
 
 namespace tandem::gateway::routing {
 
@@ -16,22 +17,8 @@ KvEventsCacheAwarePolicy::KvEventsCacheAwarePolicy(CacheAwareConfig config,
 std::optional<size_t> KvEventsCacheAwarePolicy::select(std::span<const WorkerSnapshot> candidates,
                                                        const RouteRequest& request) {
   if (candidates.empty()) return std::nullopt;
+  if (auto least = least_loaded_if_imbalanced(candidates, config_)) return least;
   const size_t n = candidates.size();
-  size_t least = 0;
-  int64_t min_load = candidates[0].total_load();
-  int64_t max_load = min_load;
-  for (size_t i = 1; i < n; ++i) {
-    const int64_t l = candidates[i].total_load();
-    if (l < min_load) {
-      min_load = l;
-      least = i;
-    }
-    max_load = std::max(max_load, l);
-  }
-  if (max_load - min_load > config_.balance_abs_threshold &&
-      static_cast<double>(max_load) > config_.balance_rel_threshold * static_cast<double>(min_load)) {
-    return least;
-  }
 
   std::vector<size_t> matched(n, 0);
   for (size_t i = 0; i < n; ++i) matched[i] = index_->matched_tokens(candidates[i].id(), request.tokens);

@@ -3,7 +3,7 @@
 // from what the gateway sent it.
 //
 // select():
-//   1. Load imbalanced ((max - min) > 64 AND max > 1.5 × min, loads as WorkerSnapshot::total_load):
+//   1. Load imbalanced (least_loaded_if_imbalanced in cache_aware.h, shared with the approx mode):
 //      the least loaded worker (first on a tie); the cache is ignored.
 //   2. Otherwise the worker holding the longest cached prefix of the prompt, in whole blocks, if
 //      it covers at least cache_threshold of the prompt (ties: less loaded, then first).
