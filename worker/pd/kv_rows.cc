@@ -20,6 +20,7 @@ KvLayout layout_of(const runtime::KvCache& kv, int32_t kv_heads, int32_t page_si
 
 std::shared_ptr<KvStaging> gather_rows(runtime::KvCache& kv, std::span<const int32_t> slots,
                                        int32_t first_token_index) {
+  CHECK(!kv.on_device(), "PD KV gather reads host memory; device KV caches are refused at start-up");
   auto s = std::make_shared<KvStaging>();
   s->first_token_index = first_token_index;
   s->num_tokens = static_cast<int32_t>(slots.size());
@@ -43,6 +44,7 @@ std::shared_ptr<KvStaging> gather_rows(runtime::KvCache& kv, std::span<const int
 }
 
 Status scatter_rows(runtime::KvCache& kv, const KvRows& rows, std::span<const int32_t> slots) {
+  CHECK(!kv.on_device(), "PD KV scatter writes host memory; device KV caches are refused at start-up");
   const size_t rb = row_bytes(kv.dtype(), kv.kv_dim());
   const size_t block = static_cast<size_t>(rows.num_tokens) * rb;
   const int32_t layers = rows.layer_end - rows.layer_begin;
