@@ -117,8 +117,10 @@ TEST(WorkerProcess, ServesGenerateCancelsAndShutsDownGracefully) {
   // The gateway path: the tokenizer comes from the worker, not from a local copy.
   auto files = client->get_tokenizer().get();
   ASSERT_TRUE(files.ok()) << files.status().to_string();
-  ASSERT_EQ(files->files.size(), 1u);
-  const std::string& gguf_bytes = files->files[0].data;
+  // The HF files made from the GGUF (for SMG), then the tokenizer-only GGUF our gateway loads.
+  ASSERT_EQ(files->files.size(), 5u);
+  ASSERT_EQ(files->files.back().name, "tokenizer.gguf");
+  const std::string& gguf_bytes = files->files.back().data;
   auto gguf = model::GgufFile::open_from_memory(gguf_bytes.data(), gguf_bytes.size(), "bundle");
   ASSERT_TRUE(gguf.ok()) << gguf.status().to_string();
   auto tok = text::load_tokenizer_from_gguf(**gguf);
