@@ -9,22 +9,12 @@
 #include <thread>
 
 #include "gateway/routing/worker_registry.h"
+#include "tests/unit/routing/policy_test_util.h"
 
 namespace tandem::gateway::routing {
 namespace {
 
-// Workers "w0".."w{n-1}" with the given loads (in `waiting`). Ids are built with fmt: GCC 12
-// warns falsely (-Wrestrict) on "w" + std::to_string(i) once inlined.
-std::vector<WorkerSnapshot> make_workers(size_t n, std::vector<int64_t> loads = {}) {
-  std::vector<WorkerSnapshot> out(n);
-  for (size_t i = 0; i < n; ++i) {
-    out[i].spec.id = fmt::format("w{}", i);
-    out[i].spec.url = fmt::format("127.0.0.1:{}", 40000 + i);
-    out[i].health.healthy = true;
-    out[i].load.waiting = i < loads.size() ? loads[i] : 0;
-  }
-  return out;
-}
+using testing::make_workers;
 
 using Tokens = std::vector<int32_t>;
 
