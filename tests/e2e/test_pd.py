@@ -117,6 +117,18 @@ def wait_pools_full(base, timeout=45):
     raise AssertionError(f"KV pools did not come back: {last}")
 
 
+def wait_survivors_freed(base, addresses, timeout=30):
+    """Flushes the radix caches and waits until each worker in `addresses` (the survivors of a
+    failure) is healthy with 0 used KV tokens; returns their /workers entries by url."""
+    deadline = time.time() + timeout
+    while True:
+        ws = {w["url"]: w for w in workers_of(base)}
+        post(base, "/flush_cache", {})
+        if all(ws[a]["healthy"] and ws[a]["used_tokens"] == 0 for a in addresses) or time.time() > deadline:
+            return ws
+        time.sleep(0.5)
+
+
 # ---- tandem serve --pd ---------------------------------------------------------------------------
 
 def test_serve_pd_answers_the_readme_chat_request(tandem_bin, default_model):
@@ -367,13 +379,7 @@ def test_prefill_killed_mid_transfer_is_retried_on_the_other_pair(tandem_bin, de
             time.sleep(0.5)
         assert not ws[victim.address]["healthy"]
         post(g.base, "/flush_cache", {})
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            ws = {w["url"]: w for w in workers_of(g.base)}
-            post(g.base, "/flush_cache", {})
-            if all(ws[s.address]["healthy"] and ws[s.address]["used_tokens"] == 0 for s in survivors):
-                break
-            time.sleep(0.5)
+        ws = wait_survivors_freed(g.base, [s.address for s in survivors])
         assert all(ws[s.address]["used_tokens"] == 0 for s in survivors), ws
     finally:
         for p in reversed(procs):
@@ -401,13 +407,7 @@ def test_prefill_killed_with_one_pair_gives_a_clear_error(tandem_bin, default_mo
         assert status >= 500, body
         assert body["error"]["message"] and body["error"]["code"], body
         # The decode worker freed whatever it had reserved for the dead peer.
-        deadline = time.time() + 40
-        while time.time() < deadline:
-            dw = next(w for w in workers_of(g.base) if w["url"] == d.address)
-            post(g.base, "/flush_cache", {})
-            if dw["healthy"] and dw["used_tokens"] == 0:
-                break
-            time.sleep(0.5)
+        dw = wait_survivors_freed(g.base, [d.address], timeout=40)[d.address]
         assert dw["healthy"] and dw["used_tokens"] == 0, dw
     finally:
         for proc in reversed(procs):
@@ -446,13 +446,7 @@ def test_decode_killed_mid_stream_ends_the_stream_with_an_error_event(tandem_bin
         assert "error" in err, events[-3:]
         assert err["error"]["message"]
         # The prefill worker (the survivor) leaks nothing.
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            pw = next(w for w in workers_of(g.base) if w["url"] == p.address)
-            post(g.base, "/flush_cache", {})
-            if pw["healthy"] and pw["used_tokens"] == 0:
-                break
-            time.sleep(0.5)
+        pw = wait_survivors_freed(g.base, [p.address])[p.address]
         assert pw["healthy"] and pw["used_tokens"] == 0, pw
     finally:
         for proc in reversed(procs):
