@@ -34,3 +34,26 @@ function(tandem_add_subdirs)
     endif()
   endforeach()
 endfunction()
+
+# tandem_mpi_test(NAME NP n SRCS ... DEPS ... [LABELS ...])
+# A GoogleTest binary run as one MPI job of NP ranks (every rank runs the tests; collectives
+# rendezvous). --oversubscribe and yield-when-idle so it runs on a 2-core machine; root allowed
+# (CI runs as root). A timeout, since a rank that fails an assertion leaves the others waiting.
+function(tandem_mpi_test name)
+  if(NOT TANDEM_BUILD_TESTS)
+    return()
+  endif()
+  cmake_parse_arguments(A "" "NP" "SRCS;DEPS;LABELS" ${ARGN})
+  find_program(TANDEM_MPIRUN NAMES mpirun mpiexec REQUIRED)
+  add_executable(${name} ${A_SRCS})
+  target_link_libraries(${name} PRIVATE ${A_DEPS} GTest::gtest)
+  if(NOT A_LABELS)
+    set(A_LABELS unit)
+  endif()
+  add_test(NAME ${name}
+    COMMAND ${TANDEM_MPIRUN} --oversubscribe --allow-run-as-root --mca mpi_yield_when_idle 1
+            -np ${A_NP} $<TARGET_FILE:${name}>
+    WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+  set_tests_properties(${name} PROPERTIES LABELS "${A_LABELS};mpi" TIMEOUT 300
+    ENVIRONMENT "TANDEM_SOURCE_DIR=${PROJECT_SOURCE_DIR};TANDEM_BUILD_DIR=${PROJECT_BINARY_DIR}")
+endfunction()
