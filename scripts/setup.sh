@@ -18,6 +18,7 @@ DEBS=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libzmq3-dev cppzmq-dev libopenmpi-dev openmpi-bin libssl-dev zlib1g-dev curl
   patchelf  # deploy/bundle.sh (relocatable bundles for hosts without our packages)
+  iproute2  # tests/e2e/test_multihost.py: network namespaces as hosts (ip netns)
 )
 missing=()
 for p in "${DEBS[@]}"; do
