@@ -141,6 +141,8 @@ class Backend {
   virtual void matmul(const float* x, int64_t m, const TensorView& w, const float* bias, float* y) = 0;
 
   // out[i, :] = table[ids[i], :] dequantized to float32. table is [vocab, dim] in any DType.
+  // ids[i] == -1 gives a zero row: the token belongs to another rank's vocabulary shard (the
+  // tensor-parallel embedding sums the ranks' rows).
   virtual void embed(const TensorView& table, const int32_t* ids, int64_t n, float* out) = 0;
 
   // out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight   (x == out allowed)

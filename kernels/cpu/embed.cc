@@ -12,11 +12,17 @@ void embed(CpuContext& ctx, const TensorView& table, const int32_t* ids, int64_t
   const int64_t dim = table.cols();
   const int64_t vocab = table.rows();
   for (int64_t i = 0; i < n; ++i) {
-    CHECK(ids[i] >= 0 && ids[i] < vocab, "embed: token id {} at position {} is outside the vocabulary of {} ({})",
+    CHECK(ids[i] >= -1 && ids[i] < vocab, "embed: token id {} at position {} is outside the vocabulary of {} ({})",
           ids[i], i, vocab, table.name);
   }
   auto rows = [&](int64_t i0, int64_t i1, int) {
-    for (int64_t i = i0; i < i1; ++i) ref::dequantize_row(table.dtype, table.row(ids[i]), dim, out + i * dim);
+    for (int64_t i = i0; i < i1; ++i) {
+      if (ids[i] < 0) {
+        std::memset(out + i * dim, 0, dim * sizeof(float));
+      } else {
+        ref::dequantize_row(table.dtype, table.row(ids[i]), dim, out + i * dim);
+      }
+    }
   };
   if (n > 1 && n * dim >= kMinParallelElements) {
     ctx.pool.parallel_for(n, rows);

@@ -31,7 +31,12 @@ __device__ float block_sum(float v, float* shared) {
 
 __global__ void embed_kernel(const __nv_bfloat16* table, int64_t dim, const int32_t* ids, float* out) {
   const int64_t row = blockIdx.x;
-  const __nv_bfloat16* src = table + static_cast<int64_t>(ids[row]) * dim;
+  const int32_t id = ids[row];
+  if (id < 0) {  // another vocabulary shard's token
+    for (int64_t j = threadIdx.x; j < dim; j += blockDim.x) out[row * dim + j] = 0.0f;
+    return;
+  }
+  const __nv_bfloat16* src = table + static_cast<int64_t>(id) * dim;
   for (int64_t j = threadIdx.x; j < dim; j += blockDim.x) out[row * dim + j] = __bfloat162float(src[j]);
 }
 

@@ -36,8 +36,12 @@ void matmul(const float* x, int64_t m, const TensorView& w, const float* bias, f
 void embed(const TensorView& table, const int32_t* ids, int64_t n, float* out) {
   const int64_t dim = table.cols();
   for (int64_t i = 0; i < n; ++i) {
-    CHECK(ids[i] >= 0 && ids[i] < table.rows(), "embed: id {} outside vocab of {}", ids[i], table.rows());
-    dequantize_row(table.dtype, table.row(ids[i]), dim, out + i * dim);
+    CHECK(ids[i] >= -1 && ids[i] < table.rows(), "embed: id {} outside vocab of {}", ids[i], table.rows());
+    if (ids[i] < 0) {
+      std::fill(out + i * dim, out + (i + 1) * dim, 0.0f);
+    } else {
+      dequantize_row(table.dtype, table.row(ids[i]), dim, out + i * dim);
+    }
   }
 }
 

@@ -44,7 +44,16 @@ void LlamaModel::drop_captures() {
 }
 
 LlamaModel::LlamaModel(ModelConfig config, std::unique_ptr<LlamaWeights> weights, kernels::Backend& backend)
-    : config_(std::move(config)), w_(std::move(weights)), be_(backend), graphs_on_(graphs_from_env()) {
+    : LlamaModel(config, std::move(weights), backend, whole_model(config), nullptr) {}
+
+LlamaModel::LlamaModel(ModelConfig config, std::unique_ptr<LlamaWeights> weights, kernels::Backend& backend,
+                       const TpShard& shard, runtime::ProcessGroup* group)
+    : config_(std::move(config)), w_(std::move(weights)), be_(backend), sh_(shard),
+      pg_(shard.sharded() ? group : nullptr), graphs_on_(graphs_from_env()) {
+  if (sh_.sharded()) {
+    CHECK(group != nullptr && group->size() == sh_.size && group->rank() == sh_.rank,
+          "tensor-parallel rank {}/{} needs a process group of that rank and size", sh_.rank, sh_.size);
+  }
   auto vec = [&](const std::vector<float>& v) -> const float* {
     return v.empty() ? nullptr : be_.upload(v.data(), static_cast<int64_t>(v.size()));
   };
@@ -80,16 +89,17 @@ bool LlamaModel::ensure_scratch(int64_t t) {
   const ModelConfig& c = config_;
   scratch_tokens_ = t;
   const size_t f = sizeof(float);
+  const int64_t Q = sh_.q_dim(c.head_dim), KV = sh_.kv_dim(c.head_dim);  // this rank's heads
   resid_ = kernels::BackendBuffer(be_, t * c.hidden_size * f);
   normed_ = kernels::BackendBuffer(be_, t * c.hidden_size * f);
-  qkv_ = kernels::BackendBuffer(be_, t * (c.q_dim() + 2 * c.kv_dim()) * f);
-  q_ = kernels::BackendBuffer(be_, t * c.q_dim() * f);
-  k_ = kernels::BackendBuffer(be_, t * c.kv_dim() * f);
-  v_ = kernels::BackendBuffer(be_, t * c.kv_dim() * f);
-  attn_ = kernels::BackendBuffer(be_, t * c.q_dim() * f);
+  qkv_ = kernels::BackendBuffer(be_, t * (Q + 2 * KV) * f);
+  q_ = kernels::BackendBuffer(be_, t * Q * f);
+  k_ = kernels::BackendBuffer(be_, t * KV * f);
+  v_ = kernels::BackendBuffer(be_, t * KV * f);
+  attn_ = kernels::BackendBuffer(be_, t * Q * f);
   proj_ = kernels::BackendBuffer(be_, t * c.hidden_size * f);
-  gate_up_ = kernels::BackendBuffer(be_, t * 2 * c.intermediate_size * f);
-  act_ = kernels::BackendBuffer(be_, t * c.intermediate_size * f);
+  gate_up_ = kernels::BackendBuffer(be_, t * 2 * sh_.ff * f);
+  act_ = kernels::BackendBuffer(be_, t * sh_.ff * f);
   return true;
 }
 
@@ -110,7 +120,17 @@ void LlamaModel::linear(const float* x, int64_t m, const BLinear& lin, float* y)
 }
 
 LlamaModel::Indices LlamaModel::stage_indices(const ForwardBatch& b, bool* moved) {
-  const std::vector<int32_t>* arrays[] = {&b.tokens,   &b.positions,    &b.new_slots,  &b.q_offsets,
+  const std::vector<int32_t>* tokens = &b.tokens;
+  if (sh_.sharded()) {
+    // Vocabulary-parallel embedding: ids of this rank's rows, -1 (a zero row) for the others'.
+    local_tokens_.resize(b.tokens.size());
+    for (size_t i = 0; i < b.tokens.size(); ++i) {
+      const int64_t id = b.tokens[i] - sh_.vocab_begin;
+      local_tokens_[i] = id >= 0 && id < sh_.vocab ? static_cast<int32_t>(id) : -1;
+    }
+    tokens = &local_tokens_;
+  }
+  const std::vector<int32_t>* arrays[] = {tokens,      &b.positions,    &b.new_slots,  &b.q_offsets,
                                           &b.ctx_lens, &b.slot_offsets, &b.logit_rows, &b.slots};
   const int32_t* ptrs[8];
   if (!be_.is_device()) {
@@ -154,6 +174,11 @@ void LlamaModel::forward(const ForwardBatch& b, runtime::KvCache& kv, float* log
   moved |= grow(rows_, std::max<int64_t>(R, 1) * c.hidden_size * f);
   const size_t logit_bytes = static_cast<size_t>(R) * c.vocab_size * f;
   if (be_.is_device()) moved |= grow(logits_, std::max<size_t>(logit_bytes, 1));
+  if (sh_.sharded()) {
+    const size_t shard_bytes = std::max<int64_t>(R, 1) * sh_.vocab_stride * f;
+    moved |= grow(shard_logits_, shard_bytes);
+    moved |= grow(gathered_logits_, shard_bytes * sh_.size);
+  }
   if (moved && !captures_.empty()) drop_captures();
 
   kernels::AttentionBatch ab;
@@ -162,8 +187,8 @@ void LlamaModel::forward(const ForwardBatch& b, runtime::KvCache& kv, float* log
   ab.ctx_lens = ix.ctx_lens;
   ab.slot_offsets = ix.slot_offsets;
   ab.slots = ix.slots;
-  ab.n_heads = c.num_heads;
-  ab.n_kv_heads = c.num_kv_heads;
+  ab.n_heads = sh_.num_heads;
+  ab.n_kv_heads = sh_.num_kv_heads;
   ab.head_dim = c.head_dim;
   ab.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
   ab.total_q = static_cast<int>(T);
@@ -201,7 +226,9 @@ void LlamaModel::forward(const ForwardBatch& b, runtime::KvCache& kv, float* log
 void LlamaModel::compute(const Indices& ix, const kernels::AttentionBatch& ab, runtime::KvCache& kv, int64_t T,
                          int64_t R, float* logits) {
   const ModelConfig& c = config_;
-  const int64_t H = c.hidden_size, Q = c.q_dim(), KV = c.kv_dim(), FF = c.intermediate_size;
+  // This rank's part (the whole model unless tensor parallel).
+  const int64_t H = c.hidden_size, Q = sh_.q_dim(c.head_dim), KV = sh_.kv_dim(c.head_dim), FF = sh_.ff;
+  const int nh = sh_.num_heads, nkv = sh_.num_kv_heads;
   const size_t f = sizeof(float);
   float* resid = resid_.as<float>();
   float* normed = normed_.as<float>();
@@ -212,6 +239,7 @@ void LlamaModel::compute(const Indices& ix, const kernels::AttentionBatch& ab, r
   float* attn = attn_.as<float>();
   float* proj = proj_.as<float>();
   be_.embed(embedding_, ix.tokens, T, resid);
+  if (pg_) pg_->all_reduce_sum(resid, T * H);
 
   for (int l = 0; l < c.num_layers; ++l) {
     const BLayer& L = layers_[l];
@@ -228,11 +256,11 @@ void LlamaModel::compute(const Indices& ix, const kernels::AttentionBatch& ab, r
     be_.copy_2d(k, KV * f, qkv + Q, QKV, KV * f, T);
     be_.copy_2d(v, KV * f, qkv + Q + KV, QKV, KV * f, T);
     if (c.qk_norm) {
-      be_.rms_norm(q, L.q_norm, T * c.num_heads, c.head_dim, c.rms_norm_eps, q);
-      be_.rms_norm(k, L.k_norm, T * c.num_kv_heads, c.head_dim, c.rms_norm_eps, k);
+      be_.rms_norm(q, L.q_norm, T * nh, c.head_dim, c.rms_norm_eps, q);
+      be_.rms_norm(k, L.k_norm, T * nkv, c.head_dim, c.rms_norm_eps, k);
     }
-    be_.rope(q, ix.positions, T, c.num_heads, c.rope);
-    be_.rope(k, ix.positions, T, c.num_kv_heads, c.rope);
+    be_.rope(q, ix.positions, T, nh, c.rope);
+    be_.rope(k, ix.positions, T, nkv, c.rope);
     if (kv.dtype() == DType::kF32) {
       auto* kc = static_cast<float*>(kv.k(l));
       auto* vc = static_cast<float*>(kv.v(l));
@@ -243,18 +271,43 @@ void LlamaModel::compute(const Indices& ix, const kernels::AttentionBatch& ab, r
       be_.attention_half(kv.dtype(), q, kv.k(l), kv.v(l), ab, attn);
     }
     linear(attn, T, L.o, proj);
+    if (pg_) pg_->all_reduce_sum(proj, T * H);  // row-parallel: each rank's heads' share
     be_.add_rms_norm(resid, proj, L.ffn_norm, T, H, c.rms_norm_eps, normed);
     // Feed-forward block.
     linear(normed, T, L.gate_up, gate_up_.as<float>());
     be_.silu_mul(gate_up_.as<float>(), T, FF, act_.as<float>());
     linear(act_.as<float>(), T, L.down, proj);
+    if (pg_) pg_->all_reduce_sum(proj, T * H);
   }
   be_.add_rms_norm(resid, proj, final_norm_, T, H, c.rms_norm_eps, normed);
 
   // LM head only on the rows whose logits are wanted.
   if (R == 0) return;
   be_.gather_rows(normed, H, ix.logit_rows, R, rows_.as<float>());
-  be_.matmul(rows_.as<float>(), R, lm_head_, nullptr, logits);
+  if (!pg_) {
+    be_.matmul(rows_.as<float>(), R, lm_head_, nullptr, logits);
+    return;
+  }
+  // A share narrower than the block width is written into the (still free) gather buffer and
+  // repacked at the block pitch.
+  const bool narrow = sh_.vocab < sh_.vocab_stride;
+  be_.matmul(rows_.as<float>(), R, lm_head_, nullptr, narrow ? gathered_logits_.as<float>() : shard_logits_.as<float>());
+  gather_logits(R, logits);
+}
+
+void LlamaModel::gather_logits(int64_t R, float* logits) {
+  // Ranks' shares differ by at most one row, so each sends a block of the largest share's width
+  // ([R, stride]: its logits, then padding) and the blocks are laid side by side into [R, vocab].
+  const int64_t V = config_.vocab_size, stride = sh_.vocab_stride;
+  const size_t f = sizeof(float);
+  float* shard = shard_logits_.as<float>();
+  float* all = gathered_logits_.as<float>();
+  if (sh_.vocab < stride) be_.copy_2d(shard, stride * f, all, sh_.vocab * f, sh_.vocab * f, R);
+  pg_->all_gather(shard, R * stride, all);
+  for (int r = 0; r < sh_.size; ++r) {
+    const runtime::Share s = runtime::share_of(V, r, sh_.size);
+    be_.copy_2d(logits + s.begin, V * f, all + r * R * stride, stride * f, s.count * f, R);
+  }
 }
 
 }  // namespace tandem::model

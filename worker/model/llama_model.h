@@ -16,6 +16,8 @@
 #include "worker/model/forward_batch.h"
 #include "worker/model/llama_weights.h"
 #include "worker/model/model_config.h"
+#include "worker/model/tp_shard.h"
+#include "worker/runtime/process_group.h"
 #include "worker/runtime/kv_cache.h"
 
 namespace tandem::model {
@@ -23,8 +25,16 @@ namespace tandem::model {
 class LlamaModel {
  public:
   LlamaModel(ModelConfig config, std::unique_ptr<LlamaWeights> weights, kernels::Backend& backend);
+  // One rank of a tensor-parallel group: `weights` bound for `shard`; `group` (size == shard.size,
+  // in `backend`'s memory) carries the all-reduces and the logits all-gather. Every rank must run
+  // the same forward() calls in the same order. The group must outlive the model.
+  LlamaModel(ModelConfig config, std::unique_ptr<LlamaWeights> weights, kernels::Backend& backend,
+             const TpShard& shard, runtime::ProcessGroup* group);
 
   const ModelConfig& config() const { return config_; }
+  const TpShard& shard() const { return sh_; }
+  // Width of this rank's KV rows (its KV heads × head_dim): what its KvCache must be made with.
+  int local_kv_dim() const { return sh_.kv_dim(config_.head_dim); }
   kernels::Backend& backend() const { return be_; }
 
   // Decode steps (one new token per sequence) on a backend that supports_capture() are recorded
@@ -35,7 +45,8 @@ class LlamaModel {
 
   // Runs the batch; writes logits [batch.logit_rows.size(), vocab] row-major into `logits` (host
   // memory; on a device backend only those rows are copied back). The new tokens' K/V are written
-  // into `kv` (which must live in this backend's memory) at batch.new_slots.
+  // into `kv` (which must live in this backend's memory) at batch.new_slots. Under tensor
+  // parallelism every rank gets the whole [rows, vocab] logits.
   void forward(const ForwardBatch& batch, runtime::KvCache& kv, float* logits);
 
  private:
@@ -68,19 +79,24 @@ class LlamaModel {
     const int32_t *tokens, *positions, *new_slots, *q_offsets, *ctx_lens, *slot_offsets, *logit_rows, *slots;
   };
   Indices stage_indices(const ForwardBatch& b, bool* moved);
+  // The LM head's [R, vocab] logits from the ranks' vocabulary shares.
+  void gather_logits(int64_t R, float* logits);
   bool grow(kernels::BackendBuffer& buf, size_t bytes);
   void drop_captures();
 
   ModelConfig config_;
   std::unique_ptr<LlamaWeights> w_;
   kernels::Backend& be_;
+  TpShard sh_;
+  runtime::ProcessGroup* pg_ = nullptr;  // null unless sh_.sharded()
   TensorView embedding_, lm_head_;
   const float* final_norm_ = nullptr;
   std::vector<BLayer> layers_;
 
   int64_t scratch_tokens_ = 0;
   kernels::BackendBuffer resid_, normed_, qkv_, q_, k_, v_, attn_, proj_, gate_up_, act_, part_, rows_, logits_;
-  std::vector<int32_t> idx_host_;
+  kernels::BackendBuffer shard_logits_, gathered_logits_;  // tensor parallel: [R, vocab_stride] and × size
+  std::vector<int32_t> idx_host_, local_tokens_;
   kernels::BackendBuffer idx_dev_;
 
   // (tokens, logit rows, KV cache id, context bucket) → capture id.

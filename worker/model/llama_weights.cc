@@ -104,6 +104,39 @@ class Binder {
     return v;
   }
 
+  // Rows [begin, begin + count) of a matrix: a view, no copy.
+  static TensorView rows(const TensorView& t, int64_t begin, int64_t count) {
+    if (begin == 0 && count == t.rows()) return t;
+    TensorView v = t;
+    v.shape = {count, t.cols()};
+    v.data = t.row(begin);
+    v.nbytes = static_cast<size_t>(count) * t.row_stride_bytes();
+    return v;
+  }
+
+  // Columns [begin, begin + count) of every row, copied into owned memory. Quantized rows are
+  // sequences of blocks, so the range must start and end on block boundaries.
+  StatusOr<TensorView> cols(const TensorView& t, int64_t begin, int64_t count) {
+    if (begin == 0 && count == t.cols()) return t;
+    const int be = dtype_info(t.dtype).block_elems;
+    if (begin % be != 0 || count % be != 0) {
+      return invalid_argument("tensor '{}' ({}, blocks of {} elements) cannot be split at columns [{}, {}) for "
+                              "tensor parallelism; choose a --tp whose head/intermediate shares are multiples of {}",
+                              t.name, dtype_name(t.dtype), be, begin, begin + count, be);
+    }
+    const size_t off = row_bytes(t.dtype, begin), width = row_bytes(t.dtype, count);
+    const size_t total = width * static_cast<size_t>(t.rows());
+    auto* mem = static_cast<uint8_t*>(std::aligned_alloc(64, (total + 63) / 64 * 64));
+    CHECK(mem != nullptr, "out of memory slicing {} ({} bytes)", t.name, total);
+    out_.owned.emplace_back(mem, [](uint8_t* q) { std::free(q); });
+    for (int64_t r = 0; r < t.rows(); ++r) std::memcpy(mem + r * width, t.row(r) + off, width);
+    TensorView v = t;
+    v.shape = {t.rows(), count};
+    v.data = mem;
+    v.nbytes = total;
+    return v;
+  }
+
   // Concatenates matrices along rows into one owned tensor when their dtypes agree.
   Linear fuse(std::vector<TensorView> parts, const std::string& fused_name) {
     Linear lin;
@@ -143,6 +176,11 @@ class Binder {
 }  // namespace
 
 StatusOr<std::unique_ptr<LlamaWeights>> bind_llama_weights(const ModelConfig& c, const WeightSource& src) {
+  return bind_llama_weights(c, src, whole_model(c));
+}
+
+StatusOr<std::unique_ptr<LlamaWeights>> bind_llama_weights(const ModelConfig& c, const WeightSource& src,
+                                                           const TpShard& sh) {
   auto w = std::make_unique<LlamaWeights>();
   Binder b(src, *w);
   GgufNames gguf_names;
@@ -150,11 +188,16 @@ StatusOr<std::unique_ptr<LlamaWeights>> bind_llama_weights(const ModelConfig& c,
   const Names& n = c.format == CheckpointFormat::kGguf ? static_cast<const Names&>(gguf_names)
                                                        : static_cast<const Names&>(hf_names);
   const int64_t h = c.hidden_size, q = c.q_dim(), kv = c.kv_dim(), ff = c.intermediate_size;
-  ASSIGN_OR_RETURN(w->embedding, b.matrix(n.embedding(), c.vocab_size, h));
+  const int64_t hd = c.head_dim;
+  const int64_t q0 = sh.head_begin * hd, nq = sh.num_heads * hd;        // this rank's q rows
+  const int64_t k0 = sh.kv_head_begin * hd, nkv = sh.num_kv_heads * hd;  // its k / v rows
+  ASSIGN_OR_RETURN(TensorView emb, b.matrix(n.embedding(), c.vocab_size, h));
+  w->embedding = Binder::rows(emb, sh.vocab_begin, sh.vocab);
   if (c.tie_word_embeddings || src.find_tensor(n.lm_head()) == nullptr) {
     w->lm_head = w->embedding;
   } else {
-    ASSIGN_OR_RETURN(w->lm_head, b.matrix(n.lm_head(), c.vocab_size, h));
+    ASSIGN_OR_RETURN(TensorView head, b.matrix(n.lm_head(), c.vocab_size, h));
+    w->lm_head = Binder::rows(head, sh.vocab_begin, sh.vocab);
   }
   ASSIGN_OR_RETURN(w->final_norm, b.vector(n.final_norm(), h));
   w->layers.resize(c.num_layers);
@@ -164,27 +207,31 @@ StatusOr<std::unique_ptr<LlamaWeights>> bind_llama_weights(const ModelConfig& c,
     ASSIGN_OR_RETURN(TensorView wq, b.matrix(n.layer(i, "q", "weight"), q, h));
     ASSIGN_OR_RETURN(TensorView wk, b.matrix(n.layer(i, "k", "weight"), kv, h));
     ASSIGN_OR_RETURN(TensorView wv, b.matrix(n.layer(i, "v", "weight"), kv, h));
-    L.qkv = b.fuse({wq, wk, wv}, fmt::format("blk.{}.attn_qkv", i));
+    L.qkv = b.fuse({Binder::rows(wq, q0, nq), Binder::rows(wk, k0, nkv), Binder::rows(wv, k0, nkv)},
+                   fmt::format("blk.{}.attn_qkv", i));
     if (c.qkv_bias) {
       ASSIGN_OR_RETURN(std::vector<float> bq, b.vector(n.layer(i, "q", "bias"), q));
       ASSIGN_OR_RETURN(std::vector<float> bk, b.vector(n.layer(i, "k", "bias"), kv));
       ASSIGN_OR_RETURN(std::vector<float> bv, b.vector(n.layer(i, "v", "bias"), kv));
-      L.qkv.bias = std::move(bq);
-      L.qkv.bias.insert(L.qkv.bias.end(), bk.begin(), bk.end());
-      L.qkv.bias.insert(L.qkv.bias.end(), bv.begin(), bv.end());
+      L.qkv.bias.assign(bq.begin() + q0, bq.begin() + q0 + nq);
+      L.qkv.bias.insert(L.qkv.bias.end(), bk.begin() + k0, bk.begin() + k0 + nkv);
+      L.qkv.bias.insert(L.qkv.bias.end(), bv.begin() + k0, bv.begin() + k0 + nkv);
     }
     if (c.qk_norm) {
       ASSIGN_OR_RETURN(L.q_norm, b.vector(n.layer(i, "q_norm", "weight"), c.head_dim));
       ASSIGN_OR_RETURN(L.k_norm, b.vector(n.layer(i, "k_norm", "weight"), c.head_dim));
     }
     ASSIGN_OR_RETURN(TensorView wo, b.matrix(n.layer(i, "o", "weight"), h, q));
-    L.o = b.fuse({wo}, wo.name);
+    ASSIGN_OR_RETURN(TensorView wo_part, b.cols(wo, q0, nq));
+    L.o = b.fuse({wo_part}, wo.name);
     ASSIGN_OR_RETURN(L.ffn_norm, b.vector(n.layer(i, "ffn_norm", "weight"), h));
     ASSIGN_OR_RETURN(TensorView wg, b.matrix(n.layer(i, "gate", "weight"), ff, h));
     ASSIGN_OR_RETURN(TensorView wu, b.matrix(n.layer(i, "up", "weight"), ff, h));
-    L.gate_up = b.fuse({wg, wu}, fmt::format("blk.{}.ffn_gate_up", i));
+    L.gate_up = b.fuse({Binder::rows(wg, sh.ff_begin, sh.ff), Binder::rows(wu, sh.ff_begin, sh.ff)},
+                       fmt::format("blk.{}.ffn_gate_up", i));
     ASSIGN_OR_RETURN(TensorView wd, b.matrix(n.layer(i, "down", "weight"), h, ff));
-    L.down = b.fuse({wd}, wd.name);
+    ASSIGN_OR_RETURN(TensorView wd_part, b.cols(wd, sh.ff_begin, sh.ff));
+    L.down = b.fuse({wd_part}, wd.name);
   }
   return w;
 }

@@ -14,6 +14,7 @@
 #include "common/tensor_view.h"
 #include "worker/model/loader/weight_source.h"
 #include "worker/model/model_config.h"
+#include "worker/model/tp_shard.h"
 
 namespace tandem::model {
 
@@ -47,5 +48,9 @@ struct LlamaWeights {
 
 StatusOr<std::unique_ptr<LlamaWeights>> bind_llama_weights(const ModelConfig& config,
                                                            const WeightSource& source);
+// One tensor-parallel rank's part (tp_shard.h): row slices stay views into the file; column
+// slices of o/down are copied, and must fall on the dtype's block boundaries.
+StatusOr<std::unique_ptr<LlamaWeights>> bind_llama_weights(const ModelConfig& config, const WeightSource& source,
+                                                           const TpShard& shard);
 
 }  // namespace tandem::model

@@ -7,7 +7,7 @@
 
 namespace tandem::model {
 
-StatusOr<LoadedModel> load_model(const std::string& path, kernels::Backend& backend) {
+StatusOr<LoadedModel> load_model(const std::string& path, kernels::Backend& backend, runtime::ProcessGroup* group) {
   namespace fs = std::filesystem;
   std::error_code ec;
   LoadedModel out;
@@ -27,8 +27,12 @@ StatusOr<LoadedModel> load_model(const std::string& path, kernels::Backend& back
     return not_found("model path '{}' does not exist (expected a .gguf file or a Hugging Face "
                      "directory with config.json and *.safetensors)", path);
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<LlamaWeights> weights, bind_llama_weights(config, *out.source));
-  out.model = std::make_unique<LlamaModel>(std::move(config), std::move(weights), backend);
+  TpShard shard = whole_model(config);
+  if (group && group->size() > 1) {
+    ASSIGN_OR_RETURN(shard, plan_tp_shard(config, group->rank(), group->size()));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<LlamaWeights> weights, bind_llama_weights(config, *out.source, shard));
+  out.model = std::make_unique<LlamaModel>(std::move(config), std::move(weights), backend, shard, group);
   return out;
 }
 

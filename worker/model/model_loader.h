@@ -23,6 +23,9 @@ struct LoadedModel {
   std::string hf_dir;                    // the directory when the checkpoint is Hugging Face
 };
 
-StatusOr<LoadedModel> load_model(const std::string& path, kernels::Backend& backend);
+// With a group of size > 1 the model is this rank's tensor-parallel shard (tp_shard.h); every rank
+// of the group loads the same path.
+StatusOr<LoadedModel> load_model(const std::string& path, kernels::Backend& backend,
+                                 runtime::ProcessGroup* group = nullptr);
 
 }  // namespace tandem::model

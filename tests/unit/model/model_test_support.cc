@@ -7,10 +7,11 @@
 namespace tandem::testing {
 
 StatusOr<std::unique_ptr<TestModel>> load_test_model(const std::string& path,
-                                                     std::unique_ptr<kernels::Backend> backend) {
+                                                     std::unique_ptr<kernels::Backend> backend,
+                                                     runtime::ProcessGroup* group) {
   auto m = std::make_unique<TestModel>();
   m->backend = std::move(backend);
-  ASSIGN_OR_RETURN(m->loaded, model::load_model(path, *m->backend));
+  ASSIGN_OR_RETURN(m->loaded, model::load_model(path, *m->backend, group));
   return m;
 }
 
@@ -20,7 +21,7 @@ int32_t argmax(const float* logits, int32_t n) {
 
 std::vector<float> prompt_logits(TestModel& m, const std::vector<int32_t>& prompt) {
   const auto& c = m.config();
-  runtime::KvCache kv(c.num_layers, static_cast<int32_t>(prompt.size()), c.kv_dim());
+  runtime::KvCache kv(c.num_layers, static_cast<int32_t>(prompt.size()), m.model().local_kv_dim());
   std::vector<int32_t> slots;
   CHECK(kv.allocator().allocate(static_cast<int32_t>(prompt.size()), slots).ok());
   model::ForwardBatch b;
@@ -37,7 +38,7 @@ std::vector<std::vector<int32_t>> greedy_batch(TestModel& m, const std::vector<s
   const int32_t vocab = c.vocab_size;
   int32_t total = 0;
   for (const auto& p : prompts) total += static_cast<int32_t>(p.size()) + steps;
-  runtime::KvCache kv(c.num_layers, total, c.kv_dim(), kv_dtype);
+  runtime::KvCache kv(c.num_layers, total, m.model().local_kv_dim(), kv_dtype);
   const size_t n = prompts.size();
   std::vector<std::vector<int32_t>> slots(n), out(n);
   if (step_logits) step_logits->assign(n, {});

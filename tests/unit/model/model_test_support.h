@@ -20,8 +20,10 @@ struct TestModel {
 };
 
 // Aborts the test (fatal assertion in the caller via status) when loading fails.
+// With a group of size > 1: that rank's tensor-parallel shard.
 StatusOr<std::unique_ptr<TestModel>> load_test_model(const std::string& path,
-                                                     std::unique_ptr<kernels::Backend> backend);
+                                                     std::unique_ptr<kernels::Backend> backend,
+                                                     runtime::ProcessGroup* group = nullptr);
 
 // Logits of every position of `prompt` (prefill in one forward): [prompt.size(), vocab].
 std::vector<float> prompt_logits(TestModel& m, const std::vector<int32_t>& prompt);
