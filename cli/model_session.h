@@ -13,6 +13,7 @@
 #include "kernels/backend.h"
 #include "worker/model/model_loader.h"
 #include "worker/runtime/kv_cache.h"
+#include "worker/runtime/process_group.h"
 
 namespace tandem::cli {
 
@@ -26,10 +27,12 @@ struct ModelSession {
 };
 
 // kv_dtype: "f32", "f16", "bf16" or "auto" (f32 on cpu, bf16 on cuda). device: "cpu", "cuda" or "cuda:N" (kernels::make_backend); on
-// a GPU the weights are uploaded as bf16 and the KV cache lives in device memory.
+// a GPU the weights are uploaded as bf16 and the KV cache lives in device memory. tp_group (size > 1):
+// this rank's tensor-parallel shard, and a KV cache of its KV heads only.
 StatusOr<std::unique_ptr<ModelSession>> open_model_session(const std::string& path, int threads,
                                                            int32_t kv_slots, const std::string& kv_dtype,
-                                                           const std::string& device = "cpu");
+                                                           const std::string& device = "cpu",
+                                                           runtime::ProcessGroup* tp_group = nullptr);
 
 // Applies the chat template to a JSON messages array.
 StatusOr<std::vector<int32_t>> encode_chat(const ModelSession& s, const std::string& messages_json);

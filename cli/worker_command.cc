@@ -6,13 +6,16 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "cli/engine_options.h"
 #include "cli/model_session.h"
@@ -20,6 +23,8 @@
 #include "common/logging.h"
 #include "worker/pd/kv_rows.h"
 #include "worker/pd/kv_transfer.h"
+#include "worker/runtime/mpi_group.h"
+#include "worker/runtime/tp_step.h"
 #include "worker/service/engine.h"
 #include "worker/service/kv_event_bridge.h"
 #include "worker/service/worker_server.h"
@@ -34,6 +39,9 @@ struct WorkerOptions {
   std::string host = "127.0.0.1";
   int port = 30001;
   std::string role = "mixed";
+  // Tensor parallelism: one worker = one MPI job of `tp` ranks (mpirun -np tp tandem worker --tp tp).
+  int tp = 1;
+  std::string dist_init_addr;  // HOST:PORT of the group's bootstrap root (NCCL); empty = default
   // Disaggregation (prefill/decode roles). Liveness: a peer silent for kHeartbeatMisses intervals
   // is dead and its transfers fail.
   int bootstrap_port = 8998;  // prefill: the ZeroMQ bootstrap/KV endpoint (SGLang's default port)
@@ -53,12 +61,97 @@ std::string hf_architecture(const std::string& arch) {
   return "LlamaForCausalLM";
 }
 
+// Ranks mpirun started for this process's job (1 when not under mpirun).
+int mpi_world_size_from_env() {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"}) {
+    if (const char* s = std::getenv(v)) return std::max(1, std::atoi(s));
+  }
+  return 1;
+}
+
+// The MPI side of a tensor-parallel worker (empty when tp == 1). Members are destroyed in reverse:
+// the group and channel before MPI_Finalize.
+struct TpRuntime {
+  std::unique_ptr<runtime::MpiSession> mpi;
+  std::unique_ptr<runtime::ProcessGroup> group;
+  std::unique_ptr<runtime::ControlChannel> control;
+  int rank() const { return mpi ? mpi->rank() : 0; }
+};
+
+StatusOr<TpRuntime> start_tp(const WorkerOptions& o) {
+  TpRuntime t;
+  if (!o.dist_init_addr.empty()) {
+    // Checked on every rank before anything is loaded: a typo fails in a second, not after a load.
+    ASSIGN_OR_RETURN(runtime::InitAddress addr, runtime::parse_init_address(o.dist_init_addr));
+    (void)addr;
+  }
+  const int launched = mpi_world_size_from_env();
+  if (o.tp == 1) {
+    if (launched > 1) {
+      return invalid_argument("mpirun started {} ranks but --tp is 1; use --tp {} (one worker over {} ranks) or "
+                              "mpirun -np 1", launched, launched, launched);
+    }
+    return t;
+  }
+  if (o.tp < 1) return invalid_argument("--tp must be at least 1, got {}", o.tp);
+  if (!runtime::launched_by_mpi()) {
+    return invalid_argument("--tp {} runs as one MPI job of {} ranks: mpirun -np {} tandem worker --tp {} ... "
+                            "(across hosts add --hostfile FILE; as root add --allow-run-as-root)",
+                            o.tp, o.tp, o.tp, o.tp);
+  }
+  if (o.role != "mixed") {
+    return unimplemented("--role {} with --tp {}: disaggregated workers run with --tp 1 for now", o.role, o.tp);
+  }
+  if (o.engine.device != "cpu") {
+    return unimplemented("--tp {} on --device {}: the NCCL process group is not built yet; use --device cpu",
+                         o.tp, o.engine.device);
+  }
+  ASSIGN_OR_RETURN(t.mpi, runtime::MpiSession::start());
+  if (t.mpi->size() != o.tp) {
+    return invalid_argument("--tp {} but mpirun started {} ranks; they must match", o.tp, t.mpi->size());
+  }
+  t.group = t.mpi->host_group();
+  t.control = t.mpi->control_channel();
+  if (!o.dist_init_addr.empty()) {
+    spdlog::info("--dist-init-addr {} is not used by the CPU (MPI) group: MPI's own launcher connects the ranks",
+                 o.dist_init_addr);
+  }
+  return t;
+}
+
+// Ranks > 0: the shard's forward for every step rank 0 broadcasts, until it says stop.
+int run_follower(const WorkerOptions& o, TpRuntime& tp) {
+  const EngineOptions& e = o.engine;
+  auto session_or = open_model_session(e.model, e.threads, e.kv_slots, e.kv_dtype, e.device, tp.group.get());
+  if (!session_or.ok()) {
+    fmt::print(stderr, "tandem worker (tp rank {}): {}\n", tp.rank(), session_or.status().to_string());
+    tp.mpi->abort(1);
+  }
+  ModelSession& s = **session_or;
+  spdlog::info("{}", s.loaded.model->shard().summary());
+  Status st = runtime::run_tp_follower(*tp.control, *s.loaded.model, *s.kv);
+  if (!st.ok()) {
+    fmt::print(stderr, "tandem worker (tp rank {}): {}\n", tp.rank(), st.to_string());
+    tp.mpi->abort(1);
+  }
+  return 0;
+}
+
 int run_worker(const WorkerOptions& o) {
-  init_logging(o.log_level, "worker");
+  auto tp_or = start_tp(o);
+  if (!tp_or.ok()) {
+    init_logging(o.log_level, "worker");
+    fmt::print(stderr, "tandem worker: {}\n", tp_or.status().to_string());
+    // Under mpirun every rank reports the same error; abort so none is left waiting.
+    return 1;
+  }
+  TpRuntime& tp = *tp_or;
+  init_logging(o.log_level, tp.mpi ? fmt::format("worker-tp{}", tp.rank()) : std::string("worker"));
   if (Status st = install_stop_signals(); !st.ok()) {
     fmt::print(stderr, "tandem worker: {}\n", st.to_string());
     return 1;
   }
+  if (tp.rank() > 0) return run_follower(o, tp);
 
   const EngineOptions& e = o.engine;
   if (o.role != "mixed" && e.device != "cpu") {
@@ -68,12 +161,26 @@ int run_worker(const WorkerOptions& o) {
                        "use --role mixed on a GPU\n", o.role, e.device);
     return 1;
   }
-  auto session_or = open_model_session(e.model, e.threads, e.kv_slots, e.kv_dtype, e.device);
+  auto session_or = open_model_session(e.model, e.threads, e.kv_slots, e.kv_dtype, e.device, tp.group.get());
   if (!session_or.ok()) {
     fmt::print(stderr, "tandem worker: {}\n", session_or.status().to_string());
+    if (tp.mpi) tp.mpi->abort(1);  // the followers may have loaded fine and would wait forever
     return 1;
   }
   ModelSession& s = **session_or;
+  // Tensor parallel: every batch goes to the followers before rank 0 runs it; they are released
+  // (shutdown) whenever this function returns, after the engine has stopped.
+  std::optional<runtime::TpLeader> leader;
+  struct ReleaseFollowers {
+    std::optional<runtime::TpLeader>& l;
+    ~ReleaseFollowers() {
+      if (l) l->shutdown();
+    }
+  } release_followers{leader};
+  if (tp.control) {
+    leader.emplace(*tp.control);
+    spdlog::info("{}", s.loaded.model->shard().summary());
+  }
 
   // Unseeded requests differ run to run, like any serving endpoint; --seed makes them repeatable.
   const uint64_t base_seed = o.seed >= 0 ? static_cast<uint64_t>(o.seed) : std::random_device{}();
@@ -85,7 +192,7 @@ int run_worker(const WorkerOptions& o) {
 
   // Disaggregation: the KV transfer of this worker's half (outlives the engine, declared first).
   const model::ModelConfig& model_config = s.loaded.model->config();
-  const pd::KvLayout layout = pd::layout_of(*s.kv, model_config.num_kv_heads, e.page_size);
+  const pd::KvLayout layout = pd::layout_of(*s.kv, s.loaded.model->shard().num_kv_heads, e.page_size);
   pd::TransferOptions transfer;
   transfer.bootstrap_timeout_s = o.pd_bootstrap_timeout_s;
   transfer.transfer_timeout_s = o.pd_transfer_timeout_s;
@@ -115,6 +222,9 @@ int run_worker(const WorkerOptions& o) {
   engine_config.cache_events = [&kv_bridge](const scheduler::CacheEvent& ev) {
     kv_bridge.on_cache_event(ev);
   };
+  if (leader) {
+    engine_config.before_forward = [&leader](const model::ForwardBatch& b) { leader->forward(b); };
+  }
   auto engine_or = service::Engine::create(*s.loaded.model, *s.kv, std::move(engine_config));
   if (!engine_or.ok()) {
     fmt::print(stderr, "tandem worker: {}\n", engine_or.status().to_string());
@@ -145,6 +255,7 @@ int run_worker(const WorkerOptions& o) {
                       {"host", o.host},
                       {"port", std::to_string(o.port)},
                       {"role", o.role},
+                      {"tp_size", std::to_string(o.tp)},
                       {"threads", std::to_string(e.threads)},
                       {"kv_slots", std::to_string(e.kv_slots)},
                       {"kv_dtype", e.kv_dtype},
@@ -196,6 +307,13 @@ void add_worker_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--host", o->host, "Address to listen on")->envname("TANDEM_HOST")->capture_default_str();
   cmd->add_option("--port", o->port, "gRPC port (0 = any free port)")->envname("TANDEM_PORT")
       ->check(CLI::Range(0, 65535))->capture_default_str();
+  cmd->add_option("--tp", o->tp,
+                  "Tensor-parallel ranks; > 1 runs as one MPI job: mpirun -np N tandem worker --tp N ...")
+      ->envname("TANDEM_TP")->check(CLI::Range(1, 1024))->capture_default_str();
+  cmd->add_option("--dist-init-addr", o->dist_init_addr,
+                  "HOST:PORT where rank 0 bootstraps the device collectives (NCCL); empty = a free port "
+                  "chosen at start")
+      ->envname("TANDEM_DIST_INIT_ADDR");
   cmd->add_option("--role", o->role, "mixed | prefill | decode")->envname("TANDEM_ROLE")
       ->check(CLI::IsMember({"mixed", "prefill", "decode"}))->capture_default_str();
   cmd->add_option("--bootstrap-port", o->bootstrap_port,

@@ -105,7 +105,11 @@ WorkerClient::WorkerClient(std::shared_ptr<::grpc::Channel> channel) : impl_(std
 
 WorkerClient::~WorkerClient() = default;
 
-std::unique_ptr<WorkerClient> WorkerClient::connect(const std::string& target) {
+std::unique_ptr<WorkerClient> WorkerClient::connect(const std::string& url) {
+  // Workers are named like SMG names them ("grpc://host:port"); gRPC's own target syntax has no
+  // grpc scheme (it would try to resolve "grpc://host:port" as a DNS name).
+  std::string target = url;
+  if (target.rfind("grpc://", 0) == 0) target.erase(0, 7);
   ::grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   args.SetMaxSendMessageSize(64 << 20);

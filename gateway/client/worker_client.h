@@ -70,8 +70,8 @@ class WorkerClient {
   static constexpr Millis kDefaultUnaryTimeout{10'000};
 
   explicit WorkerClient(std::shared_ptr<::grpc::Channel> channel);
-  // An insecure channel to "host:port".
-  static std::unique_ptr<WorkerClient> connect(const std::string& target);
+  // An insecure channel to "host:port" or "grpc://host:port".
+  static std::unique_ptr<WorkerClient> connect(const std::string& url);
   ~WorkerClient();
   WorkerClient(const WorkerClient&) = delete;
   WorkerClient& operator=(const WorkerClient&) = delete;

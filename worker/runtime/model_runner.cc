@@ -18,7 +18,10 @@ std::span<float> ModelRunner::forward(const scheduler::StepPlan& plan) {
     if (!s.needs_logits) batch_.logit_rows.pop_back();
   }
   logits_.resize(batch_.logit_rows.size() * static_cast<size_t>(vocab_));
-  if (batch_.num_tokens() > 0) model_.forward(batch_, kv_, logits_.data());
+  if (batch_.num_tokens() > 0) {
+    if (before_forward_) before_forward_(batch_);
+    model_.forward(batch_, kv_, logits_.data());
+  }
   return logits_;
 }
 

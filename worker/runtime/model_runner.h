@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -24,6 +25,10 @@ class ModelRunner {
   // call; the caller may edit them in place (samplers do).
   std::span<float> forward(const scheduler::StepPlan& plan);
 
+  // Called with each batch just before the model runs it (a tensor-parallel rank 0 broadcasts it
+  // to the other ranks here: TpLeader::forward).
+  void set_before_forward(std::function<void(const model::ForwardBatch&)> fn) { before_forward_ = std::move(fn); }
+
   int32_t vocab_size() const { return vocab_; }
   const model::LlamaModel& model() const { return model_; }
 
@@ -33,6 +38,7 @@ class ModelRunner {
   int32_t vocab_;
   model::ForwardBatch batch_;
   std::vector<float> logits_;
+  std::function<void(const model::ForwardBatch&)> before_forward_;
 };
 
 }  // namespace tandem::runtime

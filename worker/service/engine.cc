@@ -46,10 +46,11 @@ Engine::Impl::Impl(model::LlamaModel& model_in, runtime::KvCache& kv_in, EngineC
       vocab(model_in.config().vocab_size),
       context_limit(sched->config().limits.max_context_len) {
   if (config.cache_events) sched->cache().set_event_sink(config.cache_events);
+  if (config.before_forward) runner.set_before_forward(config.before_forward);
   load.total_tokens = sched->load().total_tokens;
   load.free_tokens = kv.allocator().num_free();
   load.max_running_requests = config.scheduler.limits.max_running_requests;
-  pd_layout = pd::layout_of(kv, model.config().num_kv_heads, config.scheduler.page_size);
+  pd_layout = pd::layout_of(kv, model.shard().num_kv_heads, config.scheduler.page_size);
 }
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -61,6 +61,9 @@ struct EngineConfig {
   // Radix-cache events (stored / removed / cleared), called on the engine thread; must not block.
   // The worker feeds them to SubscribeKvEvents through a KvEventBridge.
   std::function<void(const scheduler::CacheEvent&)> cache_events;
+  // Called on the engine thread with each batch just before its forward (tensor parallel: rank 0
+  // broadcasts it to the other ranks).
+  std::function<void(const model::ForwardBatch&)> before_forward;
 };
 
 // Where a disaggregated request's other half runs (the gateway's bootstrap parameters).
