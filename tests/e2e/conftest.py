@@ -186,3 +186,62 @@ def start_pd_gateway(tandem_bin, prefills, decodes, *extra, ready=True):
         cmd += ["--decode", d.address]
     p = start_listening(cmd + list(extra), r"tandem gateway listening on http://(\S+:\d+)")
     return wait_ready(p) if ready else p
+
+
+# ---- Tensor parallel (mpirun) --------------------------------------------------------------------
+
+def mpirun_cmd(np, *extra):
+    """mpirun for this machine: N ranks on few cores (--oversubscribe, ranks yield while waiting),
+    as root in CI (--allow-run-as-root)."""
+    import shutil
+    mpirun = shutil.which("mpirun")
+    if not mpirun:
+        pytest.skip("mpirun is not installed (scripts/setup.sh installs openmpi-bin)")
+    return [mpirun, "--oversubscribe", "--allow-run-as-root", "--mca", "mpi_yield_when_idle", "1",
+            "-np", str(np), *extra]
+
+
+def start_tp_worker(tandem_bin, model, tp, *extra, threads=1):
+    """`mpirun -np tp tandem worker --tp tp --port 0`; Proc.address is rank 0's gRPC address."""
+    return start_listening(mpirun_cmd(tp) + [tandem_bin, "worker", "--model", model, "--tp", str(tp),
+                                             "--port", "0", "--threads", str(threads), "--kv-slots", "4096",
+                                             "--log-level", "warn", *extra],
+                           r"tandem worker listening on (\S+:\d+)")
+
+
+def rank_pids(mpirun_proc):
+    """{rank: pid} of the worker processes an mpirun started on this host."""
+    import os
+    out = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            if ppid != mpirun_proc.pid:
+                continue
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                env = dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
+            if b"OMPI_COMM_WORLD_RANK" in env:
+                out[int(env[b"OMPI_COMM_WORLD_RANK"])] = int(entry)
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+def stop_tp_worker(p, timeout=60):
+    """Graceful stop of an mpirun TP worker: SIGTERM to rank 0, which drains, releases the other
+    ranks and exits 0, and so does mpirun. (SIGTERM to mpirun itself also stops every rank, but
+    mpirun then exits 1 whatever the ranks did.) Returns mpirun's exit code."""
+    import os
+    import signal
+    import subprocess
+    pid = rank_pids(p.proc).get(0)
+    if pid and p.proc.poll() is None:
+        os.kill(pid, signal.SIGTERM)
+    try:
+        return p.proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.proc.kill()
+        return p.proc.wait()

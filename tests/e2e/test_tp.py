@@ -1,0 +1,126 @@
+"""Tensor parallelism under mpirun end to end (issue #7; ACCEPTANCE 25-27): `mpirun -np 2 tandem
+worker --tp 2` behind `tandem gateway`, against a single-process worker on the same prompts (greedy
+tokens must be identical on CPU), plus the launch errors and a rank dying mid-service."""
+import concurrent.futures
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import (mpirun_cmd, rank_pids, start_gateway, start_tp_worker, start_worker_threads,
+                      stop_proc, stop_tp_worker)
+
+PROMPTS = [
+    "What is the capital of France?",
+    "Write a haiku about the sea.",
+    "List three prime numbers.",
+    "Explain what a tensor is in one sentence.",
+    "Translate 'good morning' into Spanish.",
+]
+
+
+@pytest.fixture(scope="module")
+def pair(tandem_bin, default_model):
+    """(gateway over a TP=2 worker, gateway over a TP=1 worker)."""
+    tp2 = start_tp_worker(tandem_bin, default_model, 2)
+    tp1 = start_worker_threads(tandem_bin, default_model, 1)
+    g2 = start_gateway(tandem_bin, [f"grpc://{tp2.address}"])
+    g1 = start_gateway(tandem_bin, [tp1.address])
+    yield g2, g1, tp2
+    for p in (g2, g1, tp1):
+        stop_proc(p)
+    assert stop_tp_worker(tp2) == 0, "".join(tp2.log)
+
+
+def chat(gw, prompt, max_tokens=32):
+    r = gw.client().chat.completions.create(model="default", messages=[{"role": "user", "content": prompt}],
+                                            max_tokens=max_tokens, temperature=0)
+    return r.choices[0].message.content, r.usage.completion_tokens, r.choices[0].finish_reason
+
+
+def completion_tokens(gw, prompt, max_tokens=24):
+    r = gw.client().completions.create(model="default", prompt=prompt, max_tokens=max_tokens, temperature=0,
+                                       logprobs=1)
+    return r.choices[0].logprobs.tokens, r.choices[0].text
+
+
+def test_tp2_greedy_equals_tp1(pair):
+    g2, g1, _ = pair
+    # Concurrently, so TP=2 steps hold several sequences (mixed prefill + decode batches).
+    with concurrent.futures.ThreadPoolExecutor(len(PROMPTS)) as pool:
+        tp2 = list(pool.map(lambda p: chat(g2, p), PROMPTS))
+    tp1 = [chat(g1, p) for p in PROMPTS]
+    assert tp2 == tp1
+    assert all(text for text, _, _ in tp2)
+    for p in PROMPTS[:2]:
+        assert completion_tokens(g2, p) == completion_tokens(g1, p)
+
+
+def test_two_tp_workers_on_one_host(tandem_bin, default_model, pair):
+    """A second TP=2 job beside the first: no port collisions (MPI and the worker use none fixed)."""
+    g2, _, _ = pair
+    other = start_tp_worker(tandem_bin, default_model, 2)
+    try:
+        g = start_gateway(tandem_bin, [other.address])
+        try:
+            assert chat(g, PROMPTS[0]) == chat(g2, PROMPTS[0])
+        finally:
+            stop_proc(g)
+    finally:
+        assert stop_tp_worker(other) == 0, "".join(other.log)
+
+
+def run_quick(cmd, timeout=60):
+    t0 = time.time()
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    return r.returncode, r.stdout + r.stderr, time.time() - t0
+
+
+def test_bad_init_address_fails_fast(tandem_bin, default_model):
+    rc, out, took = run_quick(mpirun_cmd(2) + [tandem_bin, "worker", "--model", default_model, "--tp", "2",
+                                               "--port", "0", "--dist-init-addr", "node0-no-port"])
+    assert rc != 0
+    assert "distributed init address 'node0-no-port' is not HOST:PORT" in out
+    assert took < 30
+
+
+def test_tp_without_mpirun_says_how_to_launch(tandem_bin, default_model):
+    rc, out, _ = run_quick([tandem_bin, "worker", "--model", default_model, "--tp", "2", "--port", "0"])
+    assert rc == 1
+    assert "mpirun -np 2 tandem worker --tp 2" in out
+
+
+def test_rank_count_mismatch(tandem_bin, default_model):
+    rc, out, _ = run_quick(mpirun_cmd(2) + [tandem_bin, "worker", "--model", default_model, "--port", "0"])
+    assert rc != 0
+    assert "mpirun started 2 ranks but --tp is 1" in out
+
+
+def test_rank_death_ends_the_request_with_an_error(tandem_bin, default_model):
+    """kill -9 of rank 1: the job ends (mpirun takes rank 0 down), the client gets an error, not a hang."""
+    w = start_tp_worker(tandem_bin, default_model, 2)
+    g = start_gateway(tandem_bin, [w.address])
+    try:
+        assert chat(g, PROMPTS[0])[0]
+        pids = rank_pids(w.proc)
+        assert set(pids) == {0, 1}, pids
+
+        def long_request():
+            return g.client(max_retries=0, timeout=60).chat.completions.create(
+                model="default", messages=[{"role": "user", "content": "Count from 1 to 500."}], max_tokens=400,
+                temperature=0)
+
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            fut = pool.submit(long_request)
+            time.sleep(1.0)
+            import os
+            os.kill(pids[1], signal.SIGKILL)
+            with pytest.raises(Exception) as err:
+                fut.result(timeout=60)
+        assert "Error" in type(err.value).__name__, repr(err.value)
+        w.proc.wait(timeout=30)  # the whole job ended
+        assert w.proc.returncode != 0
+    finally:
+        stop_proc(g)
+        stop_proc(w)
