@@ -32,7 +32,8 @@ struct ModelSession {
 StatusOr<std::unique_ptr<ModelSession>> open_model_session(const std::string& path, int threads,
                                                            int32_t kv_slots, const std::string& kv_dtype,
                                                            const std::string& device = "cpu",
-                                                           runtime::ProcessGroup* tp_group = nullptr);
+                                                           runtime::ProcessGroup* tp_group = nullptr,
+                                                           bool expert_parallel = false);
 
 // Applies the chat template to a JSON messages array.
 StatusOr<std::vector<int32_t>> encode_chat(const ModelSession& s, const std::string& messages_json);

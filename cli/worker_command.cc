@@ -43,6 +43,7 @@ struct WorkerOptions {
   // Tensor parallelism: one worker = one MPI job of `tp` ranks (mpirun -np tp tandem worker --tp tp).
   int tp = 1;
   std::string dist_init_addr;  // HOST:PORT of the group's bootstrap root (NCCL); empty = default
+  int ep = 1;  // MoE: 1 = every rank runs every expert's share; == tp: experts partitioned
   // Disaggregation (prefill/decode roles). Liveness: a peer silent for kHeartbeatMisses intervals
   // is dead and its transfers fail.
   int bootstrap_port = 8998;  // prefill: the ZeroMQ bootstrap/KV endpoint (SGLang's default port)
@@ -59,6 +60,9 @@ constexpr int kHeartbeatMisses = 3;
 std::string hf_architecture(const std::string& arch) {
   if (arch == "qwen2") return "Qwen2ForCausalLM";
   if (arch == "qwen3") return "Qwen3ForCausalLM";
+  if (arch == "qwen2_moe") return "Qwen2MoeForCausalLM";
+  if (arch == "qwen3_moe") return "Qwen3MoeForCausalLM";
+  if (arch == "mixtral") return "MixtralForCausalLM";
   return "LlamaForCausalLM";
 }
 
@@ -88,6 +92,7 @@ StatusOr<TpRuntime> start_tp(const WorkerOptions& o) {
   }
   const int launched = mpi_world_size_from_env();
   if (o.tp == 1) {
+    if (o.ep != 1) return invalid_argument("--ep {} needs --tp {} (experts spread over the TP ranks)", o.ep, o.ep);
     if (launched > 1) {
       return invalid_argument("mpirun started {} ranks but --tp is 1; use --tp {} (one worker over {} ranks) or "
                               "mpirun -np 1", launched, launched, launched);
@@ -95,6 +100,10 @@ StatusOr<TpRuntime> start_tp(const WorkerOptions& o) {
     return t;
   }
   if (o.tp < 1) return invalid_argument("--tp must be at least 1, got {}", o.tp);
+  if (o.ep != 1 && o.ep != o.tp) {
+    return invalid_argument("--ep {} with --tp {}: expert parallelism spans the tensor-parallel ranks, so --ep is 1 "
+                            "or equal to --tp", o.ep, o.tp);
+  }
   if (!runtime::launched_by_mpi()) {
     return invalid_argument("--tp {} runs as one MPI job of {} ranks: mpirun -np {} tandem worker --tp {} ... "
                             "(across hosts add --hostfile FILE; as root add --allow-run-as-root)",
@@ -120,7 +129,8 @@ StatusOr<TpRuntime> start_tp(const WorkerOptions& o) {
 // Ranks > 0: the shard's forward for every step rank 0 broadcasts, until it says stop.
 int run_follower(const WorkerOptions& o, TpRuntime& tp) {
   const EngineOptions& e = o.engine;
-  auto session_or = open_model_session(e.model, e.threads, e.kv_slots, e.kv_dtype, e.device, tp.group.get());
+  auto session_or = open_model_session(e.model, e.threads, e.kv_slots, e.kv_dtype, e.device, tp.group.get(),
+                                       o.ep > 1);
   if (!session_or.ok()) {
     fmt::print(stderr, "tandem worker (tp rank {}): {}\n", tp.rank(), session_or.status().to_string());
     tp.mpi->abort(1);
@@ -164,7 +174,8 @@ int run_worker(const WorkerOptions& o) {
                        "use --role mixed on a GPU\n", o.role, e.device);
     return 1;
   }
-  auto session_or = open_model_session(e.model, e.threads, e.kv_slots, e.kv_dtype, e.device, tp.group.get());
+  auto session_or = open_model_session(e.model, e.threads, e.kv_slots, e.kv_dtype, e.device, tp.group.get(),
+                                       o.ep > 1);
   if (!session_or.ok()) {
     fmt::print(stderr, "tandem worker: {}\n", session_or.status().to_string());
     if (tp.mpi) tp.mpi->abort(1);  // the followers may have loaded fine and would wait forever
@@ -263,6 +274,7 @@ int run_worker(const WorkerOptions& o) {
                       {"port", std::to_string(o.port)},
                       {"role", o.role},
                       {"tp_size", std::to_string(o.tp)},
+                      {"ep_size", std::to_string(o.ep)},
                       {"threads", std::to_string(e.threads)},
                       {"kv_slots", std::to_string(e.kv_slots)},
                       {"kv_dtype", e.kv_dtype},
@@ -300,6 +312,10 @@ int run_worker(const WorkerOptions& o) {
   // requests); the engine then aborts whatever is left and joins its thread.
   server.shutdown(std::chrono::milliseconds(static_cast<int64_t>(o.shutdown_grace_s * 1000)));
   engine.stop();
+  // MoE: how evenly the router spread the tokens (the basis for rebalancing experts).
+  if (const std::string report = s.loaded.model->expert_load_report(); !report.empty()) {
+    fmt::print(stderr, "{}", report);
+  }
   return 0;
 }
 
@@ -321,6 +337,10 @@ void add_worker_command(CLI::App& app, int& exit_code) {
                   "HOST:PORT where rank 0 bootstraps the device collectives (NCCL); empty = a free port "
                   "chosen at start")
       ->envname("TANDEM_DIST_INIT_ADDR");
+  cmd->add_option("--ep", o->ep,
+                  "Expert parallelism for MoE models: 1 (each rank runs a share of every expert) or --tp "
+                  "(experts partitioned over the ranks, tokens exchanged all-to-all)")
+      ->envname("TANDEM_EP")->check(CLI::Range(1, 1024))->capture_default_str();
   cmd->add_option("--role", o->role, "mixed | prefill | decode")->envname("TANDEM_ROLE")
       ->check(CLI::IsMember({"mixed", "prefill", "decode"}))->capture_default_str();
   cmd->add_option("--bootstrap-port", o->bootstrap_port,

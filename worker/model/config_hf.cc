@@ -61,11 +61,12 @@ StatusOr<ModelConfig> config_from_hf_dir(const std::string& dir) {
   if (const json::value* v = r.find("model_type"); v && v->is_string()) model_type = v->as_string().c_str();
   if (model_type == "llama" || model_type == "mistral") {
     c.arch = "llama";
-  } else if (model_type == "qwen2" || model_type == "qwen3") {
+  } else if (model_type == "qwen2" || model_type == "qwen3" || model_type == "qwen2_moe" || model_type == "qwen3_moe" ||
+             model_type == "mixtral") {
     c.arch = model_type;
   } else {
-    return unimplemented("{}: model_type '{}' is not supported (supported: llama, mistral, qwen2, qwen3)",
-                         path, model_type);
+    return unimplemented("{}: model_type '{}' is not supported (supported: llama, mistral, qwen2, qwen3, "
+                         "qwen2_moe, qwen3_moe, mixtral)", path, model_type);
   }
   ASSIGN_OR_RETURN(c.vocab_size, r.get_int("vocab_size"));
   ASSIGN_OR_RETURN(c.hidden_size, r.get_int("hidden_size"));
@@ -73,15 +74,35 @@ StatusOr<ModelConfig> config_from_hf_dir(const std::string& dir) {
   ASSIGN_OR_RETURN(c.num_heads, r.get_int("num_attention_heads"));
   ASSIGN_OR_RETURN(c.num_kv_heads, r.get_int("num_key_value_heads", c.num_heads));
   ASSIGN_OR_RETURN(c.intermediate_size, r.get_int("intermediate_size"));
+  if (c.arch == "mixtral") {
+    // Every layer is MoE; intermediate_size is the experts' size; top-k weights always renormalised.
+    ASSIGN_OR_RETURN(c.num_experts, r.get_int("num_local_experts"));
+    ASSIGN_OR_RETURN(c.experts_per_token, r.get_int("num_experts_per_tok", 2));
+    c.moe_intermediate_size = c.intermediate_size;
+    c.norm_topk_prob = true;
+  } else if (c.arch == "qwen2_moe" || c.arch == "qwen3_moe") {
+    ASSIGN_OR_RETURN(c.num_experts, r.get_int("num_experts"));
+    ASSIGN_OR_RETURN(c.experts_per_token, r.get_int("num_experts_per_tok"));
+    ASSIGN_OR_RETURN(c.moe_intermediate_size, r.get_int("moe_intermediate_size"));
+    ASSIGN_OR_RETURN(c.decoder_sparse_step, r.get_int("decoder_sparse_step", 1));
+    ASSIGN_OR_RETURN(c.shared_expert_intermediate_size, r.get_int("shared_expert_intermediate_size", 0));
+    c.norm_topk_prob = r.get_bool("norm_topk_prob", c.arch == "qwen3_moe");
+    if (const json::value* v = r.find("mlp_only_layers"); v && v->is_array()) {
+      for (const json::value& l : v->as_array()) {
+        if (!l.is_int64()) return invalid_argument("{}: mlp_only_layers must list layer numbers", path);
+        c.mlp_only_layers.push_back(static_cast<int>(l.as_int64()));
+      }
+    }
+  }
   ASSIGN_OR_RETURN(c.max_position_embeddings, r.get_int("max_position_embeddings", 4096));
   if (c.num_heads <= 0) return invalid_argument("{}: num_attention_heads must be positive", path);
   ASSIGN_OR_RETURN(c.head_dim, r.get_int("head_dim", c.hidden_size / c.num_heads));
   ASSIGN_OR_RETURN(double eps, r.get_num(o, "rms_norm_eps", 1e-6));
   c.rms_norm_eps = static_cast<float>(eps);
   c.tie_word_embeddings = r.get_bool("tie_word_embeddings", false);
-  c.qkv_bias = c.arch == "qwen2" || r.get_bool("attention_bias", false);
-  c.qk_norm = c.arch == "qwen3";
-  if (c.arch == "qwen3" && r.get_bool("attention_bias", false)) {
+  c.qkv_bias = c.arch == "qwen2" || c.arch == "qwen2_moe" || r.get_bool("attention_bias", false);
+  c.qk_norm = c.arch == "qwen3" || c.arch == "qwen3_moe";
+  if (c.qk_norm && r.get_bool("attention_bias", false)) {
     return unimplemented("{}: qwen3 with attention_bias is not supported", path);
   }
   if (r.get_bool("use_sliding_window", false)) {

@@ -71,8 +71,27 @@ LlamaModel::LlamaModel(ModelConfig config, std::unique_ptr<LlamaWeights> weights
     B.k_norm = vec(L.k_norm);
     B.qkv = upload_linear(L.qkv);
     B.o = upload_linear(L.o);
+    if (L.moe) {
+      CHECK(!be_.is_device(), "mixture-of-experts layers run on the CPU backend only for now");
+      B.moe = std::make_unique<BLayer::Moe>();
+      B.moe->router = upload_linear(L.moe->router);
+      for (const MoeWeights::Expert& e : L.moe->experts) {
+        B.moe->experts.emplace_back(upload_linear(e.gate_up), upload_linear(e.down));
+      }
+      if (!L.moe->shared.gate_up.parts.empty()) {
+        B.moe->shared_gate_up = upload_linear(L.moe->shared.gate_up);
+        B.moe->shared_down = upload_linear(L.moe->shared.down);
+        B.moe->shared_gate = upload_linear(L.moe->shared_gate);
+      }
+      continue;
+    }
     B.gate_up = upload_linear(L.gate_up);
     B.down = upload_linear(L.down);
+  }
+  if (config_.num_experts > 0) {
+    const size_t n = static_cast<size_t>(config_.num_layers) * config_.num_experts;
+    expert_counts_ = std::make_unique<std::atomic<int64_t>[]>(n);
+    for (size_t i = 0; i < n; ++i) expert_counts_[i] = 0;
   }
 }
 
@@ -274,6 +293,10 @@ void LlamaModel::compute(const Indices& ix, const kernels::AttentionBatch& ab, r
     if (pg_) pg_->all_reduce_sum(proj, T * H);  // row-parallel: each rank's heads' share
     be_.add_rms_norm(resid, proj, L.ffn_norm, T, H, c.rms_norm_eps, normed);
     // Feed-forward block.
+    if (L.moe) {
+      moe_mlp(l, *L.moe, normed, T, proj);  // all-reduced inside
+      continue;
+    }
     linear(normed, T, L.gate_up, gate_up_.as<float>());
     be_.silu_mul(gate_up_.as<float>(), T, FF, act_.as<float>());
     linear(act_.as<float>(), T, L.down, proj);

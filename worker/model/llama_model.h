@@ -6,6 +6,7 @@
 // Engine thread only (owns scratch buffers reused across steps).
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <set>
@@ -30,11 +31,18 @@ class LlamaModel {
   // the same forward() calls in the same order. The group must outlive the model.
   LlamaModel(ModelConfig config, std::unique_ptr<LlamaWeights> weights, kernels::Backend& backend,
              const TpShard& shard, runtime::ProcessGroup* group);
+  ~LlamaModel();
 
   const ModelConfig& config() const { return config_; }
   const TpShard& shard() const { return sh_; }
   // Width of this rank's KV rows (its KV heads × head_dim): what its KvCache must be made with.
   int local_kv_dim() const { return sh_.kv_dim(config_.head_dim); }
+
+  // MoE models: tokens routed to each expert so far, [layer][expert] (zeros for dense layers).
+  // Counted over every token of every step (not sampled); readable from any thread.
+  std::vector<std::vector<int64_t>> expert_load() const;
+  // One line per MoE layer: total routed, the busiest / idlest expert and max/mean imbalance.
+  std::string expert_load_report() const;
   kernels::Backend& backend() const { return be_; }
 
   // Decode steps (one new token per sequence) on a backend that supports_capture() are recorded
@@ -62,6 +70,11 @@ class LlamaModel {
     const float* q_norm = nullptr;
     const float* k_norm = nullptr;
     BLinear qkv, o, gate_up, down;
+    struct Moe {
+      BLinear router, shared_gate_up, shared_down, shared_gate;
+      std::vector<std::pair<BLinear, BLinear>> experts;  // (gate_up, down) of this rank's experts
+    };
+    std::unique_ptr<Moe> moe;
   };
 
   // Everything from the embedding to the LM head (into `logits`, backend memory): the part of a
@@ -70,6 +83,11 @@ class LlamaModel {
   void compute(const Indices& ix, const kernels::AttentionBatch& ab, runtime::KvCache& kv, int64_t T, int64_t R,
                float* logits);
   BLinear upload_linear(const Linear& lin);
+  // A MoE layer's MLP on x [T, hidden] into out [T, hidden] (moe_block.cc): route, run the experts
+  // this rank holds (expert parallel: exchanging rows with the other ranks), add the shared expert.
+  void moe_mlp(int layer, const BLayer::Moe& m, const float* x, int64_t T, float* out);
+  // One MLP (gate_up → SiLU·mul → down) on n rows.
+  void mlp_rows(const BLinear& gate_up, const BLinear& down, const float* x, int64_t n, float* y);
   void linear(const float* x, int64_t m, const BLinear& lin, float* y);
   // Both return true when a buffer moved (captured steps then point at freed memory).
   bool ensure_scratch(int64_t tokens);
@@ -98,6 +116,11 @@ class LlamaModel {
   kernels::BackendBuffer shard_logits_, gathered_logits_;  // tensor parallel: [R, vocab_stride] and × size
   std::vector<int32_t> idx_host_, local_tokens_;
   kernels::BackendBuffer idx_dev_;
+
+  // MoE scratch (host memory: routing runs on the host) and statistics.
+  struct MoeScratch;
+  std::shared_ptr<MoeScratch> moe_;  // shared_ptr: complete only in moe_block.cc
+  std::unique_ptr<std::atomic<int64_t>[]> expert_counts_;  // [layer * num_experts + expert]
 
   // (tokens, logit rows, KV cache id, context bucket) → capture id.
   using StepKey = std::tuple<int64_t, int64_t, uint64_t, int>;

@@ -173,6 +173,47 @@ class Binder {
   LlamaWeights& out_;
 };
 
+// An MLP's gate/up rows [f0, f0 + nf) fused, and the matching down columns.
+StatusOr<MoeWeights::Expert> bind_mlp(Binder& b, const std::string& gate, const std::string& up,
+                                      const std::string& down, int64_t h, int64_t ff, int64_t f0, int64_t nf) {
+  ASSIGN_OR_RETURN(TensorView wg, b.matrix(gate, ff, h));
+  ASSIGN_OR_RETURN(TensorView wu, b.matrix(up, ff, h));
+  ASSIGN_OR_RETURN(TensorView wd, b.matrix(down, h, ff));
+  MoeWeights::Expert e;
+  e.gate_up = b.fuse({Binder::rows(wg, f0, nf), Binder::rows(wu, f0, nf)}, gate + "+up");
+  ASSIGN_OR_RETURN(TensorView wd_part, b.cols(wd, f0, nf));
+  e.down = b.fuse({wd_part}, down);
+  return e;
+}
+
+// Qwen2/3-MoE naming (mlp.gate, mlp.experts.E.{gate,up,down}_proj, mlp.shared_expert*) or
+// Mixtral's (block_sparse_moe.gate, block_sparse_moe.experts.E.w1 (gate) / w3 (up) / w2 (down)).
+StatusOr<std::unique_ptr<MoeWeights>> bind_moe(Binder& b, const ModelConfig& c, const TpShard& sh, int layer) {
+  auto m = std::make_unique<MoeWeights>();
+  const int64_t h = c.hidden_size;
+  const bool mixtral = c.arch == "mixtral";
+  const std::string p = fmt::format("model.layers.{}.{}.", layer, mixtral ? "block_sparse_moe" : "mlp");
+  ASSIGN_OR_RETURN(TensorView router, b.matrix(p + "gate.weight", c.num_experts, h));
+  m->router = b.fuse({router}, router.name);
+  for (int e = sh.expert_begin; e < sh.expert_begin + sh.num_experts; ++e) {
+    const std::string x = fmt::format("{}experts.{}.", p, e);
+    ASSIGN_OR_RETURN(MoeWeights::Expert ex,
+                     mixtral ? bind_mlp(b, x + "w1.weight", x + "w3.weight", x + "w2.weight", h,
+                                        c.moe_intermediate_size, sh.moe_ff_begin, sh.moe_ff)
+                             : bind_mlp(b, x + "gate_proj.weight", x + "up_proj.weight", x + "down_proj.weight", h,
+                                        c.moe_intermediate_size, sh.moe_ff_begin, sh.moe_ff));
+    m->experts.push_back(std::move(ex));
+  }
+  if (c.shared_expert_intermediate_size > 0) {
+    const std::string x = p + "shared_expert.";
+    ASSIGN_OR_RETURN(m->shared, bind_mlp(b, x + "gate_proj.weight", x + "up_proj.weight", x + "down_proj.weight", h,
+                                         c.shared_expert_intermediate_size, sh.shared_ff_begin, sh.shared_ff));
+    ASSIGN_OR_RETURN(TensorView g, b.matrix(p + "shared_expert_gate.weight", 1, h));
+    m->shared_gate = b.fuse({g}, g.name);
+  }
+  return m;
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<LlamaWeights>> bind_llama_weights(const ModelConfig& c, const WeightSource& src) {
@@ -225,6 +266,13 @@ StatusOr<std::unique_ptr<LlamaWeights>> bind_llama_weights(const ModelConfig& c,
     ASSIGN_OR_RETURN(TensorView wo_part, b.cols(wo, q0, nq));
     L.o = b.fuse({wo_part}, wo.name);
     ASSIGN_OR_RETURN(L.ffn_norm, b.vector(n.layer(i, "ffn_norm", "weight"), h));
+    if (c.is_moe_layer(i)) {
+      if (c.format != CheckpointFormat::kHuggingFace) {
+        return unimplemented("mixture-of-experts layers load from Hugging Face checkpoints only (not GGUF) for now");
+      }
+      ASSIGN_OR_RETURN(L.moe, bind_moe(b, c, sh, i));
+      continue;
+    }
     ASSIGN_OR_RETURN(TensorView wg, b.matrix(n.layer(i, "gate", "weight"), ff, h));
     ASSIGN_OR_RETURN(TensorView wu, b.matrix(n.layer(i, "up", "weight"), ff, h));
     L.gate_up = b.fuse({Binder::rows(wg, sh.ff_begin, sh.ff), Binder::rows(wu, sh.ff_begin, sh.ff)},

@@ -27,14 +27,27 @@ struct Linear {
   int64_t out_features = 0;
 };
 
+// A mixture-of-experts MLP (this rank's part: see TpShard).
+struct MoeWeights {
+  Linear router;  // [num_experts, hidden], every rank
+  struct Expert {
+    Linear gate_up;  // [gate | up]
+    Linear down;
+  };
+  std::vector<Expert> experts;  // this rank's experts, from TpShard::expert_begin
+  Expert shared;                // empty parts without a shared expert
+  Linear shared_gate;           // [1, hidden]: sigmoid(x · w) scales the shared expert
+};
+
 struct LayerWeights {
   std::vector<float> attn_norm;
   Linear qkv;  // outputs [q | k | v]
   std::vector<float> q_norm, k_norm;  // [head_dim] each when config.qk_norm
   Linear o;
   std::vector<float> ffn_norm;
-  Linear gate_up;  // outputs [gate | up]
+  Linear gate_up;  // outputs [gate | up] (dense layers)
   Linear down;
+  std::unique_ptr<MoeWeights> moe;  // MoE layers (gate_up / down unused then)
 };
 
 struct LlamaWeights {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "kernels/backend.h"
@@ -29,9 +30,22 @@ struct ModelConfig {
   bool qk_norm = false;           // Qwen3: per-head RMSNorm of q and k before rope
   bool tie_word_embeddings = false;
   kernels::RopeConfig rope;
+  // Mixture of experts (num_experts == 0: every layer dense). A MoE layer's MLP is a router over
+  // num_experts experts of moe_intermediate_size (top experts_per_token, softmax weights, optionally
+  // renormalised over the chosen ones) plus, when shared_expert_intermediate_size > 0, a shared
+  // expert gated by sigmoid(x · w). Layers in mlp_only_layers, or not on the decoder_sparse_step
+  // grid, stay dense (intermediate_size).
+  int num_experts = 0;
+  int experts_per_token = 0;
+  int moe_intermediate_size = 0;
+  bool norm_topk_prob = true;
+  int shared_expert_intermediate_size = 0;
+  int decoder_sparse_step = 1;
+  std::vector<int> mlp_only_layers;
 
   int q_dim() const { return num_heads * head_dim; }
   int kv_dim() const { return num_kv_heads * head_dim; }
+  bool is_moe_layer(int layer) const;
   Status validate() const;  // shapes consistent (heads divide, dims positive)
   std::string summary() const;
 };

@@ -7,7 +7,8 @@
 
 namespace tandem::model {
 
-StatusOr<LoadedModel> load_model(const std::string& path, kernels::Backend& backend, runtime::ProcessGroup* group) {
+StatusOr<LoadedModel> load_model(const std::string& path, kernels::Backend& backend, runtime::ProcessGroup* group,
+                                 bool expert_parallel) {
   namespace fs = std::filesystem;
   std::error_code ec;
   LoadedModel out;
@@ -29,7 +30,7 @@ StatusOr<LoadedModel> load_model(const std::string& path, kernels::Backend& back
   }
   TpShard shard = whole_model(config);
   if (group && group->size() > 1) {
-    ASSIGN_OR_RETURN(shard, plan_tp_shard(config, group->rank(), group->size()));
+    ASSIGN_OR_RETURN(shard, plan_tp_shard(config, group->rank(), group->size(), expert_parallel));
   }
   ASSIGN_OR_RETURN(std::unique_ptr<LlamaWeights> weights, bind_llama_weights(config, *out.source, shard));
   out.model = std::make_unique<LlamaModel>(std::move(config), std::move(weights), backend, shard, group);

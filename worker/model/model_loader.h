@@ -25,7 +25,8 @@ struct LoadedModel {
 
 // With a group of size > 1 the model is this rank's tensor-parallel shard (tp_shard.h); every rank
 // of the group loads the same path.
+// expert_parallel: MoE experts partitioned over the group's ranks (TpShard::ep).
 StatusOr<LoadedModel> load_model(const std::string& path, kernels::Backend& backend,
-                                 runtime::ProcessGroup* group = nullptr);
+                                 runtime::ProcessGroup* group = nullptr, bool expert_parallel = false);
 
 }  // namespace tandem::model

@@ -22,6 +22,13 @@ struct TpShard {
   int64_t ff_begin = 0, ff = 0;             // its intermediate rows
   int64_t vocab_begin = 0, vocab = 0;       // its embedding / LM-head rows
   int64_t vocab_stride = 0;                 // the largest vocab share (all-gather block width)
+  // MoE layers. Experts tensor parallel (ep false): every expert, rows [moe_ff_begin, +moe_ff) of
+  // each. Expert parallel (ep true): experts [expert_begin, +num_experts) whole; tokens go to the
+  // ranks owning their experts and back (all-to-all). The shared expert is split like a dense MLP.
+  bool ep = false;
+  int expert_begin = 0, num_experts = 0;
+  int64_t moe_ff_begin = 0, moe_ff = 0;
+  int64_t shared_ff_begin = 0, shared_ff = 0;
 
   bool sharded() const { return size > 1; }
   int q_dim(int head_dim) const { return num_heads * head_dim; }
@@ -32,6 +39,7 @@ struct TpShard {
 // The whole model (size 1).
 TpShard whole_model(const ModelConfig& c);
 // Rank `rank` of `size`; InvalidArgument when the model cannot be split that way (says why).
-StatusOr<TpShard> plan_tp_shard(const ModelConfig& c, int rank, int size);
+// expert_parallel: MoE experts partitioned over the ranks instead of each split.
+StatusOr<TpShard> plan_tp_shard(const ModelConfig& c, int rank, int size, bool expert_parallel = false);
 
 }  // namespace tandem::model
