@@ -4,6 +4,8 @@
 // 1. Greedy check: a fixed 64-token prompt, then 32 greedy tokens (step graphs on). Rank 0 writes
 //    the tokens and the prompt's last logits row to --out, or compares them with --ref (tokens equal,
 //    max |logit difference| against the largest |logit|).
+//    Also the noise floor of one configuration: the same prompt's logits batched with another
+//    sequence against alone (different GEMM shapes, so different kernels and summation orders).
 // 2. Timing: decode step at batch 1 and 64 (512-token contexts, bf16 KV, graphs on; median of 20
 //    steps) and a 4096-token prefill (second of two runs) in tokens/s.
 // Every rank runs the same forwards (the logits are all-gathered to every rank, so each picks the
@@ -62,6 +64,27 @@ Greedy greedy(model::LlamaModel& m, int prompt_len, int steps) {
     t = argmax(logits.data(), c.vocab_size);
   }
   return g;
+}
+
+// The kernel-shape noise floor: the prompt's last logits when it shares a batch with another
+// sequence (other GEMM shapes, so other cuBLAS kernels and summation orders) against `alone`.
+double batched_vs_alone(model::LlamaModel& m, const Greedy& alone, int prompt_len) {
+  const auto& c = m.config();
+  runtime::KvCache kv(c.num_layers, 2 * prompt_len + 64, m.local_kv_dim(), DType::kBF16, &m.backend());
+  std::vector<int32_t> other(48), prompt(prompt_len), s0, s1;
+  for (int i = 0; i < 48; ++i) other[i] = 100 + static_cast<int32_t>((i * 104729LL) % (c.vocab_size - 200));
+  for (int i = 0; i < prompt_len; ++i) prompt[i] = 100 + static_cast<int32_t>((i * 7919LL) % (c.vocab_size - 200));
+  CHECK(kv.allocator().allocate(48, s0).ok() && kv.allocator().allocate(prompt_len, s1).ok());
+  model::ForwardBatch b;
+  b.add_sequence(other, s0);
+  b.add_sequence(prompt, s1);
+  std::vector<float> logits(2 * static_cast<size_t>(c.vocab_size));
+  m.forward(b, kv, logits.data());
+  double d = 0;
+  for (int64_t i = 0; i < c.vocab_size; ++i) {
+    d = std::max(d, double(std::fabs(logits[c.vocab_size + i] - alone.prompt_logits[i])));
+  }
+  return d;
 }
 
 double decode_ms(model::LlamaModel& m, int batch, int ctx, int steps) {
@@ -183,6 +206,7 @@ int run(int argc, char** argv) {
   const double load_s = ms_since(t_load) / 1e3;
   m.set_step_graphs(true);
   const Greedy g = greedy(m, 64, 32);
+  const double noise = batched_vs_alone(m, g, 64);
   std::string check = "tokens=" + fmt::format("{}", fmt::join(g.tokens, ","));
   if (R == 0 && !out.empty()) write_ref(out, g);
   if (R == 0 && !ref.empty()) check = compare_ref(ref, g);
@@ -192,7 +216,10 @@ int run(int argc, char** argv) {
     const double pf = prefill_tok_s(m, 4096);
     times = fmt::format(" decode_b1_ms={:.2f} decode_b64_ms={:.2f} prefill4096_tok_s={:.0f}", b1, b64, pf);
   }
-  if (R == 0) fmt::print("tp_bench tp={} load_s={:.1f} {}{}\n", N, load_s, check, times);
+  if (R == 0) {
+    fmt::print("tp_bench tp={} layers={} load_s={:.1f} {} batched_vs_alone_max_abs_diff={:.3g}{}\n", N,
+               m.config().num_layers, load_s, check, noise, times);
+  }
   std::fflush(stdout);
   loaded->model.reset();
   group.reset();

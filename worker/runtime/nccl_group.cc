@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "common/check.h"
@@ -136,6 +137,26 @@ class NcclProcessGroup final : public ProcessGroup {
 
 #undef NCCL_OK
 
+// Sets an environment variable for one scope and puts the old value back: NCCL_COMM_ID must hold
+// only while this group bootstraps, not for a later group of the same process.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (old_) setenv(name_, old_->c_str(), 1);
+    else unsetenv(name_);
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
 }  // namespace
 
 StatusOr<std::unique_ptr<ProcessGroup>> make_nccl_group(MpiSession& mpi, kernels::Backend& backend,
@@ -144,12 +165,13 @@ StatusOr<std::unique_ptr<ProcessGroup>> make_nccl_group(MpiSession& mpi, kernels
     return invalid_argument("the NCCL group needs a CUDA backend; backend {} is not one (use the MPI group)",
                             backend.name());
   }
+  std::optional<ScopedEnv> comm_id;
   if (!init.host.empty()) {
     // NCCL reads NCCL_COMM_ID in ncclGetUniqueId / ncclCommInitRank: rank 0's bootstrap root then
     // listens there and the id carries that address. Brackets stay for IPv6.
     const bool v6 = init.host.find(':') != std::string::npos;
-    const std::string id = v6 ? fmt::format("[{}]:{}", init.host, init.port) : fmt::format("{}:{}", init.host, init.port);
-    setenv("NCCL_COMM_ID", id.c_str(), 1);
+    comm_id.emplace("NCCL_COMM_ID", v6 ? fmt::format("[{}]:{}", init.host, init.port)
+                                       : fmt::format("{}:{}", init.host, init.port));
   }
   const int device = backend.device_index();
   if (cudaError_t e = cudaSetDevice(device); e != cudaSuccess) {

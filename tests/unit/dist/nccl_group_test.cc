@@ -4,6 +4,7 @@
 // device memory and copies the result back. Then a captured all-reduce is replayed with new values.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <vector>
 
 #include "kernels/backend.h"
@@ -126,6 +127,22 @@ TEST(NcclGroup, CapturedAllReduceReplaysWithNewValues) {
   }
   be->drop_captures();
   (*group)->barrier();
+}
+
+// --dist-init-addr: rank 0's NCCL bootstrap root listens at the given address (NCCL_COMM_ID), and
+// the variable is gone again afterwards.
+TEST(NcclGroup, InitAddressIsWhereRankZeroBootstraps) {
+  if (!enough_gpus()) GTEST_SKIP() << "needs " << session->size() << " GPUs";
+  ASSERT_EQ(std::getenv("NCCL_COMM_ID"), nullptr) << "the test wants NCCL_COMM_ID unset";
+  auto be = backend_for_rank();
+  auto group = make_process_group(*session, *be, "127.0.0.1:29533");
+  ASSERT_TRUE(group.ok()) << group.status().to_string();
+  EXPECT_EQ(std::getenv("NCCL_COMM_ID"), nullptr);
+  DeviceStaged staged(**group, *be);
+  std::vector<float> v(3, static_cast<float>(session->rank() + 1));
+  staged.all_reduce_sum(v.data(), 3);
+  const int N = session->size();
+  for (float x : v) EXPECT_EQ(x, static_cast<float>(N * (N + 1) / 2));
 }
 
 TEST(NcclGroup, FactoryGivesTheMpiGroupForAHostBackend) {
