@@ -23,6 +23,7 @@
 #include "common/logging.h"
 #include "worker/pd/kv_rows.h"
 #include "worker/pd/kv_transfer.h"
+#include "worker/pd/tp_kv_rows.h"
 #include "worker/runtime/mpi_group.h"
 #include "worker/runtime/tp_step.h"
 #include "worker/service/engine.h"
@@ -99,9 +100,6 @@ StatusOr<TpRuntime> start_tp(const WorkerOptions& o) {
                             "(across hosts add --hostfile FILE; as root add --allow-run-as-root)",
                             o.tp, o.tp, o.tp, o.tp);
   }
-  if (o.role != "mixed") {
-    return unimplemented("--role {} with --tp {}: disaggregated workers run with --tp 1 for now", o.role, o.tp);
-  }
   if (o.engine.device != "cpu") {
     return unimplemented("--tp {} on --device {}: the NCCL process group is not built yet; use --device cpu",
                          o.tp, o.engine.device);
@@ -129,7 +127,12 @@ int run_follower(const WorkerOptions& o, TpRuntime& tp) {
   }
   ModelSession& s = **session_or;
   spdlog::info("{}", s.loaded.model->shard().summary());
-  Status st = runtime::run_tp_follower(*tp.control, *s.loaded.model, *s.kv);
+  // Disaggregated transfers move KV rows through every rank (rank 0 runs the transport).
+  const model::ModelConfig& config = s.loaded.model->config();
+  const model::TpShard& shard = s.loaded.model->shard();
+  Status st = runtime::run_tp_follower(*tp.control, *s.loaded.model, *s.kv, [&](const runtime::TpStep& step) {
+    return pd::follow_kv_command(step, *s.kv, config, shard, *tp.control);
+  });
   if (!st.ok()) {
     fmt::print(stderr, "tandem worker (tp rank {}): {}\n", tp.rank(), st.to_string());
     tp.mpi->abort(1);
@@ -192,7 +195,8 @@ int run_worker(const WorkerOptions& o) {
 
   // Disaggregation: the KV transfer of this worker's half (outlives the engine, declared first).
   const model::ModelConfig& model_config = s.loaded.model->config();
-  const pd::KvLayout layout = pd::layout_of(*s.kv, s.loaded.model->shard().num_kv_heads, e.page_size);
+  const pd::KvLayout layout = pd::layout_of(*s.kv, model_config.num_kv_heads, model_config.head_dim, e.page_size,
+                                            s.loaded.model->shard().size);
   pd::TransferOptions transfer;
   transfer.bootstrap_timeout_s = o.pd_bootstrap_timeout_s;
   transfer.transfer_timeout_s = o.pd_transfer_timeout_s;
@@ -222,8 +226,11 @@ int run_worker(const WorkerOptions& o) {
   engine_config.cache_events = [&kv_bridge](const scheduler::CacheEvent& ev) {
     kv_bridge.on_cache_event(ev);
   };
+  std::unique_ptr<pd::KvRowIo> tp_kv_rows;
   if (leader) {
     engine_config.before_forward = [&leader](const model::ForwardBatch& b) { leader->forward(b); };
+    tp_kv_rows = pd::tp_kv_row_io(*s.kv, model_config, s.loaded.model->shard(), *leader, *tp.control);
+    engine_config.kv_rows = tp_kv_rows.get();
   }
   auto engine_or = service::Engine::create(*s.loaded.model, *s.kv, std::move(engine_config));
   if (!engine_or.ok()) {

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from conftest import (mpirun_cmd, rank_pids, start_gateway, start_tp_worker, start_worker_threads,
-                      stop_proc, stop_tp_worker)
+from conftest import (mpirun_cmd, rank_pids, start_gateway, start_pd_gateway, start_pd_worker, start_tp_worker,
+                      start_worker_threads, stop_proc, stop_tp_worker)
 
 PROMPTS = [
     "What is the capital of France?",
@@ -124,3 +124,35 @@ def test_rank_death_ends_the_request_with_an_error(tandem_bin, default_model):
     finally:
         stop_proc(g)
         stop_proc(w)
+
+
+def start_tp_pd_worker(tandem_bin, model, role, tp):
+    """A prefill or decode worker: TP=tp under mpirun when tp > 1, else a plain process."""
+    import re
+    chunks = ["--chunked-prefill-size", "64"]  # a long prompt's rows leave in several gathers
+    if tp == 1:
+        return start_pd_worker(tandem_bin, model, role, *chunks)
+    args = ["--role", role] + (["--bootstrap-port", "0"] if role == "prefill" else []) + chunks
+    p = start_tp_worker(tandem_bin, model, tp, *args)
+    m = re.search(r"bootstrap (\S+):(\d+)", "".join(p.log))
+    p.bootstrap_port = int(m.group(2)) if m else None
+    return p
+
+
+@pytest.mark.parametrize("prefill_tp,decode_tp", [(2, 1), (1, 2)])
+def test_pd_across_tp_layouts_equals_mixed(tandem_bin, default_model, pair, prefill_tp, decode_tp):
+    """A TP=2 prefill feeding a TP=1 decode (and the reverse): the rows travel with every KV head,
+    gathered from / scattered to the TP side's ranks by head; greedy output equals mixed mode."""
+    _, g1, _ = pair
+    prefill = start_tp_pd_worker(tandem_bin, default_model, "prefill", prefill_tp)
+    decode = start_tp_pd_worker(tandem_bin, default_model, "decode", decode_tp)
+    gw = start_pd_gateway(tandem_bin, [prefill], [decode])
+    try:
+        # A long prompt spans several prefill chunks (each chunk's rows are gathered separately).
+        long = "Summarize: " + "The mill stands at the second bridge and the market opens at dawn. " * 20
+        for prompt in (PROMPTS[0], long):
+            assert chat(gw, prompt, max_tokens=16) == chat(g1, prompt, max_tokens=16)
+    finally:
+        stop_proc(gw)
+        for w, tp in ((prefill, prefill_tp), (decode, decode_tp)):
+            assert (stop_tp_worker(w) if tp > 1 else stop_proc(w)) == 0, "".join(w.log)

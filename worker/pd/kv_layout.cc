@@ -12,12 +12,8 @@ std::string KvLayout::to_string() const {
 }
 
 Status check_compatible(const KvLayout& mine, const KvLayout& theirs) {
-  if (theirs.tp_size != 1 || mine.tp_size != 1) {
-    return failed_precondition_error(
-        "KV layout mismatch: tensor-parallel transfer is not supported yet (tp_size {} here, {} on "
-        "the peer); run both sides with tp 1",
-        mine.tp_size, theirs.tp_size);
-  }
+  // tp_rank / tp_size are informational: rows on the wire always hold every KV head (a tensor-
+  // parallel side gathers or scatters them across its ranks by head), so any TP pairs with any.
   if (mine.num_layers != theirs.num_layers || mine.kv_heads != theirs.kv_heads ||
       mine.head_dim != theirs.head_dim || mine.dtype != theirs.dtype) {
     return failed_precondition_error(

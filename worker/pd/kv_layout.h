@@ -29,7 +29,8 @@ struct KvLayout {
 };
 
 // Ok when `theirs` (the peer's) rows can be copied row for row into / out of `mine`: same layers,
-// kv heads, head size and dtype, both tp_size 1. kFailedPrecondition with both layouts otherwise.
+// kv heads, head size and dtype (TP sizes may differ: wire rows hold every KV head).
+// kFailedPrecondition with both layouts otherwise.
 Status check_compatible(const KvLayout& mine, const KvLayout& theirs);
 
 }  // namespace tandem::pd

@@ -6,15 +6,17 @@
 
 namespace tandem::pd {
 
-KvLayout layout_of(const runtime::KvCache& kv, int32_t kv_heads, int32_t page_size) {
-  CHECK(kv_heads > 0 && kv.kv_dim() % kv_heads == 0, "kv_dim {} is not a multiple of {} kv heads",
-        kv.kv_dim(), kv_heads);
+KvLayout layout_of(const runtime::KvCache& kv, int32_t kv_heads, int32_t head_dim, int32_t page_size,
+                   int32_t tp_size) {
+  CHECK(tp_size > 1 || kv.kv_dim() == kv_heads * head_dim, "kv_dim {} is not {} kv heads x {}", kv.kv_dim(), kv_heads,
+        head_dim);
   KvLayout l;
   l.num_layers = kv.num_layers();
   l.kv_heads = kv_heads;
-  l.head_dim = kv.kv_dim() / kv_heads;
+  l.head_dim = head_dim;
   l.dtype = kv.dtype();
   l.page_size = page_size;
+  l.tp_size = tp_size;
   return l;
 }
 
@@ -76,5 +78,23 @@ Status scatter_rows(runtime::KvCache& kv, const KvRows& rows, std::span<const in
   }
   return Status::Ok();
 }
+
+namespace {
+
+class LocalKvRowIo final : public KvRowIo {
+ public:
+  explicit LocalKvRowIo(runtime::KvCache& kv) : kv_(kv) {}
+  std::shared_ptr<KvStaging> gather(std::span<const int32_t> slots, int32_t first_token_index) override {
+    return gather_rows(kv_, slots, first_token_index);
+  }
+  Status scatter(const KvRows& rows, std::span<const int32_t> slots) override { return scatter_rows(kv_, rows, slots); }
+
+ private:
+  runtime::KvCache& kv_;
+};
+
+}  // namespace
+
+std::unique_ptr<KvRowIo> local_kv_row_io(runtime::KvCache& kv) { return std::make_unique<LocalKvRowIo>(kv); }
 
 }  // namespace tandem::pd

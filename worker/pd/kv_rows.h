@@ -14,8 +14,10 @@
 
 namespace tandem::pd {
 
-// The layout of `kv` as a transfer peer sees it (tp 1).
-KvLayout layout_of(const runtime::KvCache& kv, int32_t kv_heads, int32_t page_size);
+// The layout of `kv` as a transfer peer sees it: rows of all `kv_heads` (the model's, also when
+// this cache holds only a tensor-parallel rank's share of them; tp_size says how many ranks).
+KvLayout layout_of(const runtime::KvCache& kv, int32_t kv_heads, int32_t head_dim, int32_t page_size,
+                   int32_t tp_size = 1);
 
 // Rows of tokens [first_token_index, first_token_index + slots.size()) whose KV lives in `slots`,
 // every layer, into one staging buffer (layer-major: K rows then V rows per layer).
@@ -26,5 +28,15 @@ std::shared_ptr<KvStaging> gather_rows(runtime::KvCache& kv, std::span<const int
 // slots[i]). kOutOfRange when the chunk's tokens or layers fall outside `slots` / the cache, or a
 // frame has the wrong size; nothing is written then.
 Status scatter_rows(runtime::KvCache& kv, const KvRows& rows, std::span<const int32_t> slots);
+
+// How an engine moves its KV rows for transfers: gather / scatter above on its own cache, or, in a
+// tensor-parallel worker, across its ranks (tp_kv_rows.h). Rows on the wire hold every KV head.
+class KvRowIo {
+ public:
+  virtual ~KvRowIo() = default;
+  virtual std::shared_ptr<KvStaging> gather(std::span<const int32_t> slots, int32_t first_token_index) = 0;
+  virtual Status scatter(const KvRows& rows, std::span<const int32_t> slots) = 0;
+};
+std::unique_ptr<KvRowIo> local_kv_row_io(runtime::KvCache& kv);
 
 }  // namespace tandem::pd

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/status.h"
@@ -20,14 +21,18 @@
 
 namespace tandem::runtime {
 
-enum class TpCommand : uint32_t { kForward = 1, kShutdown = 2 };
+// kKvGather / kKvScatter: a disaggregated transfer's KV rows leave or enter every rank's cache
+// (worker/pd/tp_kv_rows.*); their payload is theirs to define.
+enum class TpCommand : uint32_t { kForward = 1, kShutdown = 2, kKvGather = 3, kKvScatter = 4 };
 
 // Wire form of one control message (host bytes; both ends are the same binary).
-std::string encode_tp_step(TpCommand command, uint64_t step, const model::ForwardBatch& batch);
+std::string encode_tp_step(TpCommand command, uint64_t step, const model::ForwardBatch& batch,
+                           const std::string& payload = {});
 struct TpStep {
   TpCommand command = TpCommand::kShutdown;
   uint64_t step = 0;
-  model::ForwardBatch batch;
+  model::ForwardBatch batch;  // kForward
+  std::string payload;        // the other commands
 };
 StatusOr<TpStep> decode_tp_step(const std::string& bytes);
 uint64_t hash_batch(const model::ForwardBatch& batch);
@@ -37,6 +42,8 @@ class TpLeader {
   explicit TpLeader(ControlChannel& channel) : channel_(channel) {}
   // Sends the batch rank 0 is about to run.
   void forward(const model::ForwardBatch& batch);
+  // Any other command (kKvGather, kKvScatter) with its payload.
+  void send(TpCommand command, const std::string& payload);
   // Tells the followers to return. Idempotent.
   void shutdown();
   uint64_t steps() const { return step_; }
@@ -49,7 +56,9 @@ class TpLeader {
 };
 
 // Follows rank 0 until it shuts down (OK) or a message is malformed / out of order (error: the
-// caller should end the job).
-Status run_tp_follower(ControlChannel& channel, model::LlamaModel& model, KvCache& kv);
+// caller should end the job). Commands other than kForward go to `other` (an error when null).
+using TpCommandHandler = std::function<Status(const TpStep&)>;
+Status run_tp_follower(ControlChannel& channel, model::LlamaModel& model, KvCache& kv,
+                       const TpCommandHandler& other = nullptr);
 
 }  // namespace tandem::runtime

@@ -50,7 +50,9 @@ Engine::Impl::Impl(model::LlamaModel& model_in, runtime::KvCache& kv_in, EngineC
   load.total_tokens = sched->load().total_tokens;
   load.free_tokens = kv.allocator().num_free();
   load.max_running_requests = config.scheduler.limits.max_running_requests;
-  pd_layout = pd::layout_of(kv, model.shard().num_kv_heads, config.scheduler.page_size);
+  const model::ModelConfig& mc = model.config();
+  pd_layout = pd::layout_of(kv, mc.num_kv_heads, mc.head_dim, config.scheduler.page_size, model.shard().size);
+  kv_io = config.kv_rows ? nullptr : pd::local_kv_row_io(kv);
 }
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -32,6 +32,10 @@
 #include "worker/sampling/sampling_params.h"
 #include "worker/sampling/sequence_sampler.h"
 
+namespace tandem::pd {
+class KvRowIo;  // worker/pd/kv_rows.h
+}
+
 namespace tandem::service {
 
 using scheduler::Clock;
@@ -50,6 +54,9 @@ struct EngineConfig {
   // `role` is used (and required).
   pd::PrefillTransport* prefill_transport = nullptr;
   pd::DecodeTransport* decode_transport = nullptr;
+  // How transfers read and write KV rows; null = this engine's own cache (pd::local_kv_row_io). A
+  // tensor-parallel worker passes one that spans its ranks. Must outlive the engine.
+  pd::KvRowIo* kv_rows = nullptr;
   std::vector<int32_t> eos_token_ids;  // the model's end ids (also given to the scheduler)
   uint64_t base_seed = 0;              // seeds requests that bring none (mixed with the request id)
   int32_t max_n = 64;                  // largest accepted n (parallel samples per request)

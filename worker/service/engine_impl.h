@@ -127,6 +127,8 @@ struct Engine::Impl {
   std::unordered_map<std::string, PdRoom> pd_rooms;                // by request id
   std::deque<std::string> pd_prealloc;                             // decode: FIFO of ids in kPrealloc
   pd::KvLayout pd_layout;                                          // this engine's KV as peers see it
+  std::unique_ptr<pd::KvRowIo> kv_io;  // own gather/scatter unless config.kv_rows (tensor parallel)
+  pd::KvRowIo& kv_rows() { return config.kv_rows ? *config.kv_rows : *kv_io; }
 
   // Shared with the API threads.
   mutable std::mutex mu;

@@ -207,7 +207,7 @@ void Engine::Impl::pd_send_chunks(const scheduler::StepPlan& plan) {
     // from its radix cache (those rows were computed earlier, by another request).
     if (end <= room.sent) continue;
     std::span<const int32_t> slots(s.context_slots.data() + room.sent, static_cast<size_t>(end - room.sent));
-    config.prefill_transport->send_chunk(room.room, pd::gather_rows(kv, slots, room.sent));
+    config.prefill_transport->send_chunk(room.room, kv_rows().gather(slots, room.sent));
     room.sent = end;
   }
 }
@@ -258,7 +258,7 @@ void Engine::Impl::pd_decode_poll(const std::string& id, PdRoom& room, TimePoint
   const std::vector<int32_t>* slots = sched->reservation(id);
   CHECK(slots != nullptr, "decode request {} in transfer without a reservation", id);
   for (const pd::KvRows& rows : u.chunks) {
-    Status st = pd::scatter_rows(kv, rows, *slots);
+    Status st = kv_rows().scatter(rows, *slots);
     if (!st.ok()) {
       const std::string why = fmt::format("bad KV rows from the prefill worker: {}", st.message());
       t.abort(room.room, why);

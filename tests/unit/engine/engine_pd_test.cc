@@ -53,11 +53,11 @@ struct PdPair {
     prefill_kv = std::make_unique<runtime::KvCache>(c.num_layers, o.prefill_slots, c.kv_dim(), DType::kF32);
     decode_kv = std::make_unique<runtime::KvCache>(c.num_layers, o.decode_slots, c.kv_dim(), DType::kF32);
     auto pt = pd::make_prefill_transport("zmq", "tcp://127.0.0.1:0",
-                                         pd::layout_of(*prefill_kv, c.num_kv_heads, o.prefill_page),
+                                         pd::layout_of(*prefill_kv, c.num_kv_heads, c.head_dim, o.prefill_page),
                                          test_transfer_options());
     CHECK(pt.ok(), "{}", pt.status().to_string());
     prefill_transport = std::move(*pt);
-    auto dt = pd::make_decode_transport("zmq", pd::layout_of(*decode_kv, c.num_kv_heads, o.decode_page),
+    auto dt = pd::make_decode_transport("zmq", pd::layout_of(*decode_kv, c.num_kv_heads, c.head_dim, o.decode_page),
                                         test_transfer_options());
     CHECK(dt.ok(), "{}", dt.status().to_string());
     decode_transport = std::move(*dt);
@@ -269,7 +269,7 @@ TEST(EnginePd, DeadPrefillIsDetectedByHeartbeatsAndTheDecodeFrees) {
   // A prefill endpoint that goes away without a word (no Abort): only silence tells.
   const model::ModelConfig& c = shared_model().config();
   auto ghost = pd::make_prefill_transport("zmq", "tcp://127.0.0.1:0",
-                                          pd::layout_of(*pair.prefill_kv, c.num_kv_heads, 1),
+                                          pd::layout_of(*pair.prefill_kv, c.num_kv_heads, c.head_dim, 1),
                                           test_transfer_options());
   ASSERT_TRUE(ghost.ok());
   GenerateInput in = pair.input("orphan", make_prompt(40, 3), 4, 41);
@@ -291,7 +291,7 @@ TEST(EnginePd, DeadDecodeIsDetectedAndThePrefillFrees) {
   PdPair pair(o);
   const model::ModelConfig& c = shared_model().config();
   // A decode side that reserves, then dies without a word.
-  auto ghost = pd::make_decode_transport("zmq", pd::layout_of(*pair.decode_kv, c.num_kv_heads, 4),
+  auto ghost = pd::make_decode_transport("zmq", pd::layout_of(*pair.decode_kv, c.num_kv_heads, c.head_dim, 4),
                                          test_transfer_options());
   ASSERT_TRUE(ghost.ok());
   const std::vector<int32_t> prompt = make_prompt(500, 11);

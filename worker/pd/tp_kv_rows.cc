@@ -1,0 +1,195 @@
+#include "worker/pd/tp_kv_rows.h"
+
+#include <cstring>
+
+#include "common/check.h"
+
+namespace tandem::pd {
+
+namespace {
+
+// Payload framing: int32 fields, then raw bytes.
+void put_i32(std::string& out, int32_t v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
+void put_i32s(std::string& out, std::span<const int32_t> v) {
+  out.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(int32_t));
+}
+
+class Reader {
+ public:
+  explicit Reader(const std::string& s) : s_(s) {}
+  StatusOr<int32_t> i32() {
+    if (at_ + 4 > s_.size()) return data_loss("kv command payload ends early at byte {}", at_);
+    int32_t v;
+    std::memcpy(&v, s_.data() + at_, 4);
+    at_ += 4;
+    return v;
+  }
+  StatusOr<std::vector<int32_t>> i32s(int32_t n) {
+    if (n < 0 || at_ + static_cast<size_t>(n) * 4 > s_.size()) return data_loss("kv command payload: bad count {}", n);
+    std::vector<int32_t> v(n);
+    std::memcpy(v.data(), s_.data() + at_, static_cast<size_t>(n) * 4);
+    at_ += static_cast<size_t>(n) * 4;
+    return v;
+  }
+  StatusOr<std::span<const uint8_t>> bytes(size_t n) {
+    if (at_ + n > s_.size()) return data_loss("kv command payload ends early: {} bytes wanted at {}", n, at_);
+    std::span<const uint8_t> v(reinterpret_cast<const uint8_t*>(s_.data()) + at_, n);
+    at_ += n;
+    return v;
+  }
+
+ private:
+  const std::string& s_;
+  size_t at_ = 0;
+};
+
+// Bytes of one KV head's part of a row.
+size_t head_bytes(const runtime::KvCache& kv, const model::ModelConfig& c) { return row_bytes(kv.dtype(), c.head_dim); }
+
+// kKvScatter payload: num_tokens, layer_begin, layer_end, the tokens' slots, then per layer the
+// full K rows and the full V rows. Every rank writes its KV heads' part.
+Status write_my_heads(const std::string& payload, runtime::KvCache& kv, const model::ModelConfig& c,
+                      const model::TpShard& sh) {
+  Reader r(payload);
+  ASSIGN_OR_RETURN(int32_t n, r.i32());
+  ASSIGN_OR_RETURN(int32_t lb, r.i32());
+  ASSIGN_OR_RETURN(int32_t le, r.i32());
+  ASSIGN_OR_RETURN(std::vector<int32_t> slots, r.i32s(n));
+  if (lb < 0 || le > kv.num_layers() || lb >= le) return data_loss("kv scatter: layers [{}, {})", lb, le);
+  const size_t hb = head_bytes(kv, c);
+  const size_t full = hb * c.num_kv_heads, mine = hb * sh.num_kv_heads, off = hb * sh.kv_head_begin;
+  CHECK(mine == row_bytes(kv.dtype(), kv.kv_dim()), "rank's KV rows are {} bytes, its heads make {}",
+        row_bytes(kv.dtype(), kv.kv_dim()), mine);
+  for (int32_t l = lb; l < le; ++l) {
+    for (void* dst : {kv.k(l), kv.v(l)}) {
+      ASSIGN_OR_RETURN(std::span<const uint8_t> rows, r.bytes(full * n));
+      auto* d = static_cast<uint8_t*>(dst);
+      for (int32_t t = 0; t < n; ++t) {
+        if (slots[t] < 0 || slots[t] >= kv.num_slots()) return data_loss("kv scatter: slot {}", slots[t]);
+        std::memcpy(d + static_cast<size_t>(slots[t]) * mine, rows.data() + t * full + off, mine);
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+class TpKvRowIo final : public KvRowIo {
+ public:
+  TpKvRowIo(runtime::KvCache& kv, const model::ModelConfig& c, const model::TpShard& sh, runtime::TpLeader& leader,
+            runtime::ControlChannel& channel)
+      : kv_(kv), c_(c), sh_(sh), leader_(leader), channel_(channel) {
+    for (int r = 0; r < sh.size; ++r) {
+      auto s = model::plan_tp_shard(c, r, sh.size);
+      CHECK(s.ok(), "{}", s.status().to_string());
+      shards_.push_back(*s);
+    }
+  }
+
+  std::shared_ptr<KvStaging> gather(std::span<const int32_t> slots, int32_t first_token_index) override {
+    std::string payload;
+    put_i32(payload, first_token_index);
+    put_i32(payload, static_cast<int32_t>(slots.size()));
+    put_i32s(payload, slots);
+    leader_.send(runtime::TpCommand::kKvGather, payload);
+    std::shared_ptr<KvStaging> mine = gather_rows(kv_, slots, first_token_index);
+    std::vector<std::string> parts;
+    channel_.gather(std::string(mine->bytes.begin(), mine->bytes.end()), &parts, 0);
+    parts[0].clear();  // rank 0's part is `mine`
+
+    // Lay the parts side by side: head h comes from the first rank holding it.
+    const size_t hb = head_bytes(kv_, c_);
+    auto out = std::make_shared<KvStaging>();
+    out->first_token_index = first_token_index;
+    out->num_tokens = mine->num_tokens;
+    out->layer_begin = mine->layer_begin;
+    out->layer_end = mine->layer_end;
+    out->row_bytes = hb * c_.num_kv_heads;
+    out->bytes.resize(2 * static_cast<size_t>(out->layer_end - out->layer_begin) * out->block_bytes());
+    const size_t n = static_cast<size_t>(out->num_tokens);
+    for (int h = 0; h < c_.num_kv_heads; ++h) {
+      int owner = 0;
+      while (!(h >= shards_[owner].kv_head_begin && h < shards_[owner].kv_head_begin + shards_[owner].num_kv_heads)) ++owner;
+      const model::TpShard& o = shards_[owner];
+      const uint8_t* src = owner == 0 ? mine->bytes.data() : reinterpret_cast<const uint8_t*>(parts[owner].data());
+      const size_t src_row = hb * o.num_kv_heads, src_off = hb * (h - o.kv_head_begin);
+      CHECK((owner == 0 ? mine->bytes.size() : parts[owner].size()) ==
+                2 * static_cast<size_t>(out->layer_end - out->layer_begin) * n * src_row,
+            "rank {} sent {} bytes of KV rows", owner, parts[owner].size());
+      // Both buffers are [layer][K rows, V rows][token][row]: walk them as 2·layers·n rows.
+      const size_t rows = 2 * static_cast<size_t>(out->layer_end - out->layer_begin) * n;
+      for (size_t i = 0; i < rows; ++i) {
+        std::memcpy(out->bytes.data() + i * out->row_bytes + hb * h, src + i * src_row + src_off, hb);
+      }
+    }
+    return out;
+  }
+
+  Status scatter(const KvRows& rows, std::span<const int32_t> slots) override {
+    const size_t full = head_bytes(kv_, c_) * c_.num_kv_heads;
+    const int32_t layers = rows.layer_end - rows.layer_begin;
+    if (rows.first_token_index < 0 || rows.num_tokens <= 0 ||
+        int64_t{rows.first_token_index} + rows.num_tokens > static_cast<int64_t>(slots.size())) {
+      return make_status(StatusCode::kOutOfRange, "KV rows for tokens [{}, +{}) outside the {} reserved slots",
+                         rows.first_token_index, rows.num_tokens, slots.size());
+    }
+    if (rows.layer_begin < 0 || rows.layer_end > kv_.num_layers() || layers <= 0 ||
+        rows.k.size() != static_cast<size_t>(layers) || rows.v.size() != static_cast<size_t>(layers)) {
+      return make_status(StatusCode::kOutOfRange, "KV rows for layers [{}, {}) do not fit a {}-layer cache",
+                         rows.layer_begin, rows.layer_end, kv_.num_layers());
+    }
+    std::string payload;
+    put_i32(payload, rows.num_tokens);
+    put_i32(payload, rows.layer_begin);
+    put_i32(payload, rows.layer_end);
+    put_i32s(payload, slots.subspan(rows.first_token_index, rows.num_tokens));
+    for (int32_t i = 0; i < layers; ++i) {
+      for (const std::span<const uint8_t>& part : {rows.k[i], rows.v[i]}) {
+        if (part.size() != full * rows.num_tokens) {
+          return make_status(StatusCode::kOutOfRange, "KV rows of layer {}: {} bytes, expected {}",
+                             rows.layer_begin + i, part.size(), full * rows.num_tokens);
+        }
+        payload.append(reinterpret_cast<const char*>(part.data()), part.size());
+      }
+    }
+    leader_.send(runtime::TpCommand::kKvScatter, payload);
+    Status st = write_my_heads(payload, kv_, c_, sh_);
+    CHECK(st.ok(), "rank 0 cannot write rows it validated: {}", st.to_string());
+    return st;
+  }
+
+ private:
+  runtime::KvCache& kv_;
+  model::ModelConfig c_;
+  model::TpShard sh_;
+  runtime::TpLeader& leader_;
+  runtime::ControlChannel& channel_;
+  std::vector<model::TpShard> shards_;
+};
+
+}  // namespace
+
+std::unique_ptr<KvRowIo> tp_kv_row_io(runtime::KvCache& kv, const model::ModelConfig& config,
+                                      const model::TpShard& shard, runtime::TpLeader& leader,
+                                      runtime::ControlChannel& channel) {
+  return std::make_unique<TpKvRowIo>(kv, config, shard, leader, channel);
+}
+
+Status follow_kv_command(const runtime::TpStep& step, runtime::KvCache& kv, const model::ModelConfig& config,
+                         const model::TpShard& shard, runtime::ControlChannel& channel) {
+  if (step.command == runtime::TpCommand::kKvScatter) return write_my_heads(step.payload, kv, config, shard);
+  if (step.command != runtime::TpCommand::kKvGather) {
+    return unimplemented("tp command {} is not a KV command", static_cast<uint32_t>(step.command));
+  }
+  Reader r(step.payload);
+  ASSIGN_OR_RETURN(int32_t first, r.i32());
+  ASSIGN_OR_RETURN(int32_t n, r.i32());
+  ASSIGN_OR_RETURN(std::vector<int32_t> slots, r.i32s(n));
+  for (int32_t s : slots) {
+    if (s < 0 || s >= kv.num_slots()) return data_loss("kv gather: slot {} outside {}", s, kv.num_slots());
+  }
+  std::shared_ptr<KvStaging> mine = gather_rows(kv, slots, first);
+  channel.gather(std::string(mine->bytes.begin(), mine->bytes.end()), nullptr, 0);
+  return Status::Ok();
+}
+
+}  // namespace tandem::pd
