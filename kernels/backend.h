@@ -106,6 +106,10 @@ class Backend {
     for (int64_t i = 0; i < n; ++i) std::memcpy(dst + i * dim, src + rows[i] * dim, dim * sizeof(float));
   }
   virtual void synchronize() {}
+  // The backend's native work queue (a cudaStream_t for CUDA) and device index, for libraries that
+  // must order their work with the backend's kernels (NCCL collectives). Host backends: nullptr, -1.
+  virtual void* native_stream() const { return nullptr; }
+  virtual int device_index() const { return -1; }
 
   // ---- Step capture (CUDA graphs). The caller records a whole forward step once and replays it;
   // replays see new *values* in the same buffers, never new pointers or shapes. ----

@@ -58,6 +58,8 @@ class CudaBackend final : public Backend {
 
   const char* name() const override { return name_.c_str(); }
   bool is_device() const override { return true; }
+  void* native_stream() const override { return stream_; }
+  int device_index() const override { return device_; }
 
   // ---- memory ----
   void* alloc(size_t bytes) override {
