@@ -24,7 +24,7 @@ std::vector<int32_t> end_ids(const text::Tokenizer& tok) {
 StatusOr<std::unique_ptr<ModelSession>> open_model_session(const std::string& path, int threads,
                                                            int32_t kv_slots, const std::string& kv_dtype,
                                                            const std::string& device,
-                                                           runtime::ProcessGroup* tp_group, bool expert_parallel) {
+                                                           const TpGroupFactory& tp_group, bool expert_parallel) {
   const bool on_cuda = device.rfind("cuda", 0) == 0;
   const std::string kv_name = kv_dtype == "auto" ? (on_cuda ? "bf16" : "f32") : kv_dtype;
   const std::optional<DType> kv_type = dtype_from_name(kv_name);
@@ -34,7 +34,11 @@ StatusOr<std::unique_ptr<ModelSession>> open_model_session(const std::string& pa
   if (kv_slots <= 0) return invalid_argument("KV cache size must be positive, got {} slots", kv_slots);
   auto s = std::make_unique<ModelSession>();
   ASSIGN_OR_RETURN(s->backend, kernels::make_backend(device, threads));
-  ASSIGN_OR_RETURN(s->loaded, model::load_model(path, *s->backend, tp_group, expert_parallel));
+  runtime::ProcessGroup* group = nullptr;
+  if (tp_group) {
+    ASSIGN_OR_RETURN(group, tp_group(*s->backend));
+  }
+  ASSIGN_OR_RETURN(s->loaded, model::load_model(path, *s->backend, group, expert_parallel));
   if (s->loaded.gguf) {
     ASSIGN_OR_RETURN(s->tokenizer, text::load_tokenizer_from_gguf(*s->loaded.gguf));
   } else {

@@ -2,6 +2,7 @@
 // a backend (CPU or CUDA), its tokenizer, its chat template and its end-of-turn ids. Start-up only.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,13 +27,17 @@ struct ModelSession {
   std::unique_ptr<runtime::KvCache> kv;
 };
 
+// Makes the tensor-parallel group for the backend the session created (MPI for the CPU, NCCL for
+// CUDA); returns null for a single-rank model. The group must outlive the session.
+using TpGroupFactory = std::function<StatusOr<runtime::ProcessGroup*>(kernels::Backend&)>;
+
 // kv_dtype: "f32", "f16", "bf16" or "auto" (f32 on cpu, bf16 on cuda). device: "cpu", "cuda" or "cuda:N" (kernels::make_backend); on
-// a GPU the weights are uploaded as bf16 and the KV cache lives in device memory. tp_group (size > 1):
-// this rank's tensor-parallel shard, and a KV cache of its KV heads only.
+// a GPU the weights are uploaded as bf16 and the KV cache lives in device memory. With a tp_group of
+// size > 1: this rank's tensor-parallel shard, and a KV cache of its KV heads only.
 StatusOr<std::unique_ptr<ModelSession>> open_model_session(const std::string& path, int threads,
                                                            int32_t kv_slots, const std::string& kv_dtype,
                                                            const std::string& device = "cpu",
-                                                           runtime::ProcessGroup* tp_group = nullptr,
+                                                           const TpGroupFactory& tp_group = nullptr,
                                                            bool expert_parallel = false);
 
 // Applies the chat template to a JSON messages array.

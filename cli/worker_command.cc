@@ -24,6 +24,7 @@
 #include "worker/pd/kv_rows.h"
 #include "worker/pd/kv_transfer.h"
 #include "worker/pd/tp_kv_rows.h"
+#include "worker/runtime/nccl_group.h"
 #include "worker/runtime/mpi_group.h"
 #include "worker/runtime/tp_step.h"
 #include "worker/service/engine.h"
@@ -78,9 +79,21 @@ int mpi_world_size_from_env() {
 // the group and channel before MPI_Finalize.
 struct TpRuntime {
   std::unique_ptr<runtime::MpiSession> mpi;
-  std::unique_ptr<runtime::ProcessGroup> group;
+  std::unique_ptr<runtime::ProcessGroup> group;  // made with the backend (MPI or NCCL)
   std::unique_ptr<runtime::ControlChannel> control;
   int rank() const { return mpi ? mpi->rank() : 0; }
+  // "cuda" means one GPU per rank: this rank's local rank on its host.
+  std::string device(const std::string& d) const {
+    return mpi ? runtime::device_for_local_rank(d) : d;
+  }
+  TpGroupFactory group_factory(const std::string& init_address) {
+    if (!mpi) return nullptr;
+    return [this, init_address](kernels::Backend& backend) -> StatusOr<runtime::ProcessGroup*> {
+      ASSIGN_OR_RETURN(group, runtime::make_process_group(*mpi, backend, init_address));
+      spdlog::info("tensor-parallel group: {} ({} ranks) on {}", group->name(), group->size(), backend.name());
+      return group.get();
+    };
+  }
 };
 
 StatusOr<TpRuntime> start_tp(const WorkerOptions& o) {
@@ -109,17 +122,12 @@ StatusOr<TpRuntime> start_tp(const WorkerOptions& o) {
                             "(across hosts add --hostfile FILE; as root add --allow-run-as-root)",
                             o.tp, o.tp, o.tp, o.tp);
   }
-  if (o.engine.device != "cpu") {
-    return unimplemented("--tp {} on --device {}: the NCCL process group is not built yet; use --device cpu",
-                         o.tp, o.engine.device);
-  }
   ASSIGN_OR_RETURN(t.mpi, runtime::MpiSession::start());
   if (t.mpi->size() != o.tp) {
     return invalid_argument("--tp {} but mpirun started {} ranks; they must match", o.tp, t.mpi->size());
   }
-  t.group = t.mpi->host_group();
   t.control = t.mpi->control_channel();
-  if (!o.dist_init_addr.empty()) {
+  if (!o.dist_init_addr.empty() && o.engine.device == "cpu") {
     spdlog::info("--dist-init-addr {} is not used by the CPU (MPI) group: MPI's own launcher connects the ranks",
                  o.dist_init_addr);
   }
@@ -129,8 +137,8 @@ StatusOr<TpRuntime> start_tp(const WorkerOptions& o) {
 // Ranks > 0: the shard's forward for every step rank 0 broadcasts, until it says stop.
 int run_follower(const WorkerOptions& o, TpRuntime& tp) {
   const EngineOptions& e = o.engine;
-  auto session_or = open_model_session(e.model, e.threads, e.kv_slots, e.kv_dtype, e.device, tp.group.get(),
-                                       o.ep > 1);
+  auto session_or = open_model_session(e.model, e.threads, e.kv_slots, e.kv_dtype, tp.device(e.device),
+                                       tp.group_factory(o.dist_init_addr), o.ep > 1);
   if (!session_or.ok()) {
     fmt::print(stderr, "tandem worker (tp rank {}): {}\n", tp.rank(), session_or.status().to_string());
     tp.mpi->abort(1);
@@ -174,8 +182,8 @@ int run_worker(const WorkerOptions& o) {
                        "use --role mixed on a GPU\n", o.role, e.device);
     return 1;
   }
-  auto session_or = open_model_session(e.model, e.threads, e.kv_slots, e.kv_dtype, e.device, tp.group.get(),
-                                       o.ep > 1);
+  auto session_or = open_model_session(e.model, e.threads, e.kv_slots, e.kv_dtype, tp.device(e.device),
+                                       tp.group_factory(o.dist_init_addr), o.ep > 1);
   if (!session_or.ok()) {
     fmt::print(stderr, "tandem worker: {}\n", session_or.status().to_string());
     if (tp.mpi) tp.mpi->abort(1);  // the followers may have loaded fine and would wait forever

@@ -34,7 +34,9 @@ CHAT_TEMPLATE = ("{% for message in messages %}{{ '<|im_start|>' + message['role
                  "{% endif %}")
 
 
-def write_tokenizer(out):
+def write_tokenizer(out, pad_to=0):
+    """pad_to: fill ids up to pad_to with plain '<|reserved_N|>' tokens (a tokenizer for any model
+    whose vocabulary is that large, e.g. the 8B-shaped timing checkpoint)."""
     table = bytes_to_unicode()
     vocab = {table[b]: b for b in range(256)}
     added = []
@@ -42,6 +44,8 @@ def write_tokenizer(out):
         vocab[s] = 256 + i
         added.append({"id": 256 + i, "content": s, "single_word": False, "lstrip": False, "rstrip": False,
                       "normalized": False, "special": True})
+    for i in range(256 + len(SPECIALS), pad_to):
+        vocab[f"<|reserved_{i}|>"] = i
     tok = {
         "version": "1.0", "truncation": None, "padding": None, "added_tokens": added, "normalizer": None,
         "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
@@ -70,8 +74,13 @@ def main():
     ap.add_argument("--experts", type=int, default=8)
     ap.add_argument("--top-k", type=int, default=2)
     ap.add_argument("--expert-size", type=int, default=32)
+    ap.add_argument("--tokenizer-only", type=int, metavar="VOCAB", default=0,
+                    help="write just the tokenizer files, padded to VOCAB ids, into OUT")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
+    if a.tokenizer_only:
+        write_tokenizer(a.out, a.tokenizer_only)
+        return
     rng = np.random.default_rng(a.seed)
     n_tok = write_tokenizer(a.out)
     vocab = (n_tok + 15) // 16 * 16
