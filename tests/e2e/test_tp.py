@@ -106,19 +106,22 @@ def test_rank_death_ends_the_request_with_an_error(tandem_bin, default_model):
         pids = rank_pids(w.proc)
         assert set(pids) == {0, 1}, pids
 
-        def long_request():
-            return g.client(max_retries=0, timeout=60).chat.completions.create(
-                model="default", messages=[{"role": "user", "content": "Count from 1 to 500."}], max_tokens=400,
-                temperature=0)
-
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            fut = pool.submit(long_request)
-            time.sleep(1.0)
-            import os
-            os.kill(pids[1], signal.SIGKILL)
-            with pytest.raises(Exception) as err:
-                fut.result(timeout=60)
-        assert "Error" in type(err.value).__name__, repr(err.value)
+        import os
+        # Streamed, so rank 1 dies mid-request for sure (a sleep before the kill raced a fast answer).
+        stream = g.client(max_retries=0, timeout=60).chat.completions.create(
+            model="default", messages=[{"role": "user", "content": "Count from 1 to 500."}], max_tokens=400,
+            temperature=0, stream=True)
+        chunks, finish = 0, None
+        with pytest.raises(Exception) as err:
+            for chunk in stream:
+                chunks += 1
+                if chunks == 3:
+                    os.kill(pids[1], signal.SIGKILL)
+                if chunk.choices and chunk.choices[0].finish_reason:
+                    finish = chunk.choices[0].finish_reason
+            raise AssertionError(f"the stream ended normally after {chunks} chunks, finish_reason {finish}")
+        assert chunks >= 3, repr(err.value)
+        assert "Error" in type(err.value).__name__ and not isinstance(err.value, AssertionError), repr(err.value)
         w.proc.wait(timeout=30)  # the whole job ended
         assert w.proc.returncode != 0
     finally:
