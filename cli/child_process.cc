@@ -7,8 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace tandem::cli {
@@ -30,9 +32,40 @@ std::string listening_address(const std::string& line) {
   return addr;
 }
 
+std::optional<std::string> find_on_path(const std::string& program) {
+  if (program.empty()) return std::nullopt;
+  if (program.find('/') != std::string::npos) {
+    return access(program.c_str(), X_OK) == 0 ? std::optional<std::string>(program) : std::nullopt;
+  }
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    const size_t end = std::min(dirs.find(':', start), dirs.size());
+    const std::string dir = end > start ? dirs.substr(start, end - start) : ".";
+    const std::string candidate = dir + "/" + program;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return std::nullopt;
+}
+
 StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::spawn(std::vector<std::string> args,
-                                                            std::string label) {
-  args.insert(args.begin(), "tandem");  // argv[0], what ps shows; the binary is /proc/self/exe
+                                                            std::string label,
+                                                            std::vector<std::string> launcher) {
+  std::string program = "/proc/self/exe";
+  if (launcher.empty()) {
+    args.insert(args.begin(), "tandem");  // argv[0], what ps shows; the binary is /proc/self/exe
+  } else {
+    char self[4096];
+    const ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len <= 0) {
+      return internal_error("cannot resolve this executable's path for {}: {}", label, std::strerror(errno));
+    }
+    args.insert(args.begin(), std::string(self, static_cast<size_t>(len)));
+    args.insert(args.begin(), launcher.begin(), launcher.end());
+    program = launcher[0];
+  }
   // argv is built before fork: between fork and exec only async-signal-safe calls are allowed
   // (gRPC or the gateway may have threads running).
   std::vector<char*> argv;
@@ -58,7 +91,7 @@ StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::spawn(std::vector<std::str
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    execv("/proc/self/exe", argv.data());
+    execv(program.c_str(), argv.data());
     _exit(127);
   }
   close(out[1]);

@@ -27,9 +27,14 @@ namespace tandem::cli {
 class ChildProcess {
  public:
   // Forks and execs this executable (/proc/self/exe) with `args` (args[0] is the subcommand,
-  // e.g. "worker"). `label` names the child in messages ("worker 1").
+  // e.g. "worker"). `label` names the child in messages ("worker 1"). With a `launcher` (e.g.
+  // {"/usr/bin/mpirun", "-np", "2"}) the child is launcher[0] (a path: resolve it beforehand, as
+  // find_on_path does), run with launcher[1..], this
+  // executable's resolved path and `args`: a launcher starts its own processes, so they need the
+  // real path, not /proc/self/exe. The launcher must relay its children's stdout (mpirun does).
   static StatusOr<std::unique_ptr<ChildProcess>> spawn(std::vector<std::string> args,
-                                                       std::string label);
+                                                       std::string label,
+                                                       std::vector<std::string> launcher = {});
   ~ChildProcess();  // terminate(kDefaultGrace) if still running
 
   ChildProcess(const ChildProcess&) = delete;
@@ -74,6 +79,10 @@ class ChildProcess {
   bool reaped_ = false;
   int wait_status_ = 0;
 };
+
+// The full path of `program` (a name looked up in $PATH, or a path checked as is); nullopt when no
+// executable file is found.
+std::optional<std::string> find_on_path(const std::string& program);
 
 // "HOST:PORT" from a line containing "listening on HOST:PORT" (an optional scheme such as
 // "http://" is dropped, 0.0.0.0 becomes 127.0.0.1); empty when the line has none.

@@ -1,9 +1,13 @@
 #include "cli/gateway_command.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -61,14 +65,22 @@ void add_gateway_command(CLI::App& app, int& exit_code) {
 
 namespace {
 
+int cores() { return std::max(1, static_cast<int>(std::thread::hardware_concurrency())); }
+
+int threads_per_rank(int threads, int tp) { return tp > 1 && threads == 0 ? std::max(1, cores() / tp) : threads; }
+
 // `tandem worker` arguments for a serve child: the engine flags, and the role ("" = mixed).
+// With tp > 1 the worker is an MPI job (`--tp`), and --threads 0 (all cores) becomes a share of the
+// cores per rank, so the ranks do not fight over them.
 std::vector<std::string> serve_worker_args(const EngineOptions& e, const std::string& log_level,
-                                           const std::string& role) {
+                                           const std::string& role, int tp) {
   std::vector<std::string> args = {"worker", "--host", "127.0.0.1", "--port", "0"};
+  const int threads = threads_per_rank(e.threads, tp);
+  if (tp > 1) args.insert(args.end(), {"--tp", std::to_string(tp)});
   for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
            {"--model", e.model},
            {"--device", e.device},
-           {"--threads", std::to_string(e.threads)},
+           {"--threads", std::to_string(threads)},
            {"--kv-slots", std::to_string(e.kv_slots)},
            {"--kv-dtype", e.kv_dtype},
            {"--max-running-requests", std::to_string(e.max_running_requests)},
@@ -86,16 +98,40 @@ std::vector<std::string> serve_worker_args(const EngineOptions& e, const std::st
   return args;
 }
 
+// The mpirun command line that starts a TP worker of `tp` ranks on this host (Open MPI flags).
+// --oversubscribe: a container may report fewer slots than cores; --bind-to none: Open MPI pins
+// each rank of a small job to one core, which would put all of a rank's compute threads on it; as
+// root Open MPI refuses to run without --allow-run-as-root; when ranks x threads exceed the cores,
+// waiting ranks must yield.
+StatusOr<std::vector<std::string>> mpirun_launcher(const std::string& mpirun, int tp, int threads) {
+  const std::optional<std::string> path = find_on_path(mpirun);
+  if (!path) {
+    return invalid_argument("--tp {} starts the worker as an MPI job, but '{}' is not an executable on PATH; install "
+                            "Open MPI (Debian: openmpi-bin) or give its path with --mpirun",
+                            tp, mpirun);
+  }
+  std::vector<std::string> launcher = {*path, "-np", std::to_string(tp), "--oversubscribe", "--bind-to", "none"};
+  if (geteuid() == 0) launcher.push_back("--allow-run-as-root");
+  if (tp * threads > cores()) {
+    launcher.insert(launcher.end(), {"--mca", "mpi_yield_when_idle", "1"});
+  }
+  return launcher;
+}
+
 }  // namespace
 
 // `tandem serve`: this process is the gateway; the worker is a child process (`tandem worker
 // --port 0`), found through the line it prints once it listens. With --pd there are two children,
 // `--role prefill --bootstrap-port 0` and `--role decode`, started together; the prefill one's
 // listening line also names its bootstrap port, which the gateway passes to the decode side.
+// With --tp N each child is `mpirun -np N tandem worker --tp N`; mpirun relays rank 0's listening
+// line, and SIGTERM to mpirun stops every rank.
 void add_serve_command(CLI::App& app, int& exit_code) {
   struct ServeOptions {
     GatewayOptions gateway;
     EngineOptions engine;
+    int tp = 1;
+    std::string mpirun = "mpirun";
   };
   auto o = std::make_shared<ServeOptions>();
   CLI::App* cmd = app.add_subcommand(
@@ -103,6 +139,11 @@ void add_serve_command(CLI::App& app, int& exit_code) {
                "bundled model by default");
   add_gateway_options(*cmd, o->gateway, /*with_workers=*/false);
   add_engine_options(*cmd, o->engine);
+  cmd->add_option("--tp", o->tp, "Tensor-parallel ranks per worker: > 1 starts each worker as `mpirun -np N "
+                                 "tandem worker --tp N`")
+      ->envname("TANDEM_TP")->capture_default_str()->check(CLI::Range(1, 64));
+  cmd->add_option("--mpirun", o->mpirun, "The mpirun (Open MPI) that starts a --tp > 1 worker")
+      ->envname("TANDEM_MPIRUN")->capture_default_str();
   cmd->callback([cmd, o, &exit_code] {
     if (Status st = apply_gateway_yaml(*cmd, o->gateway); !st.ok()) {
       fmt::print(stderr, "tandem serve: {}\n", st.to_string());
@@ -123,10 +164,21 @@ void add_serve_command(CLI::App& app, int& exit_code) {
     } else {
       roles = {{"", "the worker"}};
     }
+    std::vector<std::string> launcher;
+    if (o->tp > 1) {
+      auto l = mpirun_launcher(o->mpirun, o->tp, threads_per_rank(o->engine.threads, o->tp));
+      if (!l.ok()) {
+        fmt::print(stderr, "tandem serve: {}\n", l.status().to_string());
+        exit_code = 2;
+        return;
+      }
+      launcher = std::move(l).value();
+    }
     // Both children load the model at once; then each one's address is collected.
     std::vector<std::unique_ptr<ChildProcess>> children;
     for (const auto& [role, label] : roles) {
-      auto child = ChildProcess::spawn(serve_worker_args(o->engine, o->gateway.log_level, role), label);
+      auto child = ChildProcess::spawn(serve_worker_args(o->engine, o->gateway.log_level, role, o->tp), label,
+                                       launcher);
       if (!child.ok()) {
         fmt::print(stderr, "tandem serve: {}\n", child.status().to_string());
         exit_code = 1;

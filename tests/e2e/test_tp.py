@@ -106,19 +106,22 @@ def test_rank_death_ends_the_request_with_an_error(tandem_bin, default_model):
         pids = rank_pids(w.proc)
         assert set(pids) == {0, 1}, pids
 
-        def long_request():
-            return g.client(max_retries=0, timeout=60).chat.completions.create(
-                model="default", messages=[{"role": "user", "content": "Count from 1 to 500."}], max_tokens=400,
-                temperature=0)
-
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            fut = pool.submit(long_request)
-            time.sleep(1.0)
-            import os
-            os.kill(pids[1], signal.SIGKILL)
-            with pytest.raises(Exception) as err:
-                fut.result(timeout=60)
-        assert "Error" in type(err.value).__name__, repr(err.value)
+        import os
+        # Streamed, so rank 1 dies mid-request for sure (a sleep before the kill raced a fast answer).
+        stream = g.client(max_retries=0, timeout=60).chat.completions.create(
+            model="default", messages=[{"role": "user", "content": "Count from 1 to 500."}], max_tokens=400,
+            temperature=0, stream=True)
+        chunks, finish = 0, None
+        with pytest.raises(Exception) as err:
+            for chunk in stream:
+                chunks += 1
+                if chunks == 3:
+                    os.kill(pids[1], signal.SIGKILL)
+                if chunk.choices and chunk.choices[0].finish_reason:
+                    finish = chunk.choices[0].finish_reason
+            raise AssertionError(f"the stream ended normally after {chunks} chunks, finish_reason {finish}")
+        assert chunks >= 3, repr(err.value)
+        assert "Error" in type(err.value).__name__ and not isinstance(err.value, AssertionError), repr(err.value)
         w.proc.wait(timeout=30)  # the whole job ended
         assert w.proc.returncode != 0
     finally:
@@ -156,3 +159,45 @@ def test_pd_across_tp_layouts_equals_mixed(tandem_bin, default_model, pair, pref
         stop_proc(gw)
         for w, tp in ((prefill, prefill_tp), (decode, decode_tp)):
             assert (stop_tp_worker(w) if tp > 1 else stop_proc(w)) == 0, "".join(w.log)
+
+
+def child_pids(pid):
+    import os
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue
+    return out
+
+
+def test_serve_tp_launches_the_worker_through_mpirun(tandem_bin, default_model, pair):
+    """`tandem serve --tp 2`: its worker child is mpirun with two ranks; greedy output equals TP=1."""
+    import types
+    from conftest import Served, start_listening, stop_serve, wait_ready
+    mpirun_cmd(2)  # skips when mpirun is missing
+    _, g1, _ = pair
+    p = start_listening([tandem_bin, "serve", "--model", default_model, "--port", "0", "--threads", "1",
+                         "--kv-slots", "4096", "--tp", "2", "--log-level", "warn"],
+                        r"tandem serve listening on http://(\S+:\d+)")
+    served = wait_ready(Served(p.proc, p.port, p.log))
+    try:
+        ranks = {}
+        for child in child_pids(served.proc.pid):
+            ranks.update(rank_pids(types.SimpleNamespace(pid=child)))
+        assert set(ranks) == {0, 1}, "".join(served.log)
+        assert chat(served, PROMPTS[1]) == chat(g1, PROMPTS[1])
+    finally:
+        stop_serve(served)
+
+
+def test_serve_tp_without_mpirun_is_a_clear_error(tandem_bin, default_model):
+    rc, out, took = run_quick([tandem_bin, "serve", "--model", default_model, "--port", "0", "--tp", "2",
+                               "--mpirun", "/nonexistent/mpirun"])
+    assert rc == 2
+    assert "'/nonexistent/mpirun' is not an executable on PATH" in out
+    assert took < 30
