@@ -4,10 +4,13 @@
 #   phase 1: bundle.tar.gz (deploy/bundle.sh of BUILD_DIR: tandem + the CUDA test and bench
 #            binaries), cuda_check.sh, model.sha256 and model.part1 (the first 40 MiB of the model);
 #   phase 2: cuda_check.sh, model.part2 (the rest), gen_llama8b_shape.py and hf_compare.py;
+#   phase serving: scripts/device/serving_bench.sh's call: the bundle (tandem, tandem_cuda_bench),
+#            gen_llama8b_shape.py and a tokenizer.json/tokenizer_config.json from TOKENIZER_DIR
+#            (default /tmp/smol-hf: any HF tokenizer whose ids are below 128256);
 #   phase 8b: one call without the default model: the bundle, gen_llama8b_shape.py and
 #            hf_compare.py (kernel tests, then the Llama-3-8B-shape timing and transformers check).
 # The split exists because one call carries at most 64 MiB and the default model is 94 MiB.
-# Usage: scripts/device/prepare_carry.sh 1|2|8b BUILD_DIR [DEST]
+# Usage: scripts/device/prepare_carry.sh 1|2|8b|serving BUILD_DIR [DEST]
 # Then: run(command="bash .devcarry/cuda_check.sh", carry=[".devcarry"]) once per phase, phase 2
 # right after phase 1 (the machine stays warm about 30 s).
 set -euo pipefail
@@ -22,6 +25,16 @@ split_bytes=$((40 * 1024 * 1024))
 rm -rf "$dest"
 mkdir -p "$dest"
 cp "$here/cuda_check.sh" "$dest/"
+if [[ $phase == serving ]]; then
+  tmp=$(mktemp -d)
+  "$root/deploy/bundle.sh" "$build" "$tmp/bundle" tandem tandem_cuda_bench
+  tar -czf "$dest/bundle.tar.gz" -C "$tmp" bundle
+  rm -rf "$tmp"
+  cp "$here/serving_bench.sh" "$here/gen_llama8b_shape.py" "$dest/"
+  cp "${TOKENIZER_DIR:-/tmp/smol-hf}/tokenizer.json" "${TOKENIZER_DIR:-/tmp/smol-hf}/tokenizer_config.json" "$dest/"
+  du -sh "$dest"/*
+  exit 0
+fi
 if [[ $phase == 1 || $phase == 8b ]]; then
   tmp=$(mktemp -d)
   "$root/deploy/bundle.sh" "$build" "$tmp/bundle" tandem tandem_cuda_ops_test tandem_cuda_model_test tandem_cuda_bench \

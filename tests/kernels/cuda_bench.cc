@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <optional>
 #include <random>
 #include <string>
@@ -122,7 +123,20 @@ int run(int argc, char** argv) {
                               3.0 * c.hidden_size * c.intermediate_size;
   const double weight_bytes = 2.0 * (layer_params * c.num_layers + double(c.vocab_size) * c.hidden_size *
                                                                        (c.tie_word_embeddings ? 1 : 2));
-  const int ctx = 512, decode_steps = 40;
+  // TANDEM_BENCH_CTX (default 512) and TANDEM_BENCH_BATCHES (comma list, default 1,8,32) pick the
+  // decode shapes, e.g. the serving comparison's batch 128 at context 1K.
+  const char* ctx_env = std::getenv("TANDEM_BENCH_CTX");
+  const int ctx = ctx_env ? std::atoi(ctx_env) : 512, decode_steps = 40;
+  std::vector<int> batches;
+  if (const char* b_env = std::getenv("TANDEM_BENCH_BATCHES")) {
+    for (const char* q = b_env; *q;) {
+      batches.push_back(std::atoi(q));
+      while (*q && *q != ',') ++q;
+      if (*q == ',') ++q;
+    }
+  }
+  if (batches.empty()) batches = {1, 8, 32};
+  CHECK(ctx >= 1, "TANDEM_BENCH_CTX must be a positive token count, got {}", ctx);
   std::vector<DecodeResult> results;
   std::mt19937 rng(7);
   std::uniform_int_distribution<int32_t> tok(100, c.vocab_size - 1);
@@ -160,7 +174,7 @@ int run(int argc, char** argv) {
     prefills.push_back({kvt, len, t_ms});
   }
   for (DType kvt : kv_types)
-  for (int batch : {1, 8, 32}) {
+  for (int batch : batches) {
     double step_ms[2] = {0, 0};
     for (int graphs = 0; graphs < 2; ++graphs) {
       m.set_step_graphs(graphs == 1);
