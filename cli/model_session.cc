@@ -34,11 +34,10 @@ StatusOr<std::unique_ptr<ModelSession>> open_model_session(const std::string& pa
   if (kv_slots <= 0) return invalid_argument("KV cache size must be positive, got {} slots", kv_slots);
   auto s = std::make_unique<ModelSession>();
   ASSIGN_OR_RETURN(s->backend, kernels::make_backend(device, threads));
-  runtime::ProcessGroup* group = nullptr;
   if (tp_group) {
-    ASSIGN_OR_RETURN(group, tp_group(*s->backend));
+    ASSIGN_OR_RETURN(s->tp_group, tp_group(*s->backend));
   }
-  ASSIGN_OR_RETURN(s->loaded, model::load_model(path, *s->backend, group, expert_parallel));
+  ASSIGN_OR_RETURN(s->loaded, model::load_model(path, *s->backend, s->tp_group.get(), expert_parallel));
   if (s->loaded.gguf) {
     ASSIGN_OR_RETURN(s->tokenizer, text::load_tokenizer_from_gguf(*s->loaded.gguf));
   } else {

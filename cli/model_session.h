@@ -20,6 +20,9 @@ namespace tandem::cli {
 
 struct ModelSession {
   std::unique_ptr<kernels::Backend> backend;
+  // Tensor parallel: this rank's group (NCCL lives on the backend's stream, so it goes after the
+  // model and before the backend).
+  std::unique_ptr<runtime::ProcessGroup> tp_group;
   model::LoadedModel loaded;
   std::unique_ptr<text::Tokenizer> tokenizer;
   std::optional<text::ChatTemplate> chat_template;
@@ -28,8 +31,8 @@ struct ModelSession {
 };
 
 // Makes the tensor-parallel group for the backend the session created (MPI for the CPU, NCCL for
-// CUDA); returns null for a single-rank model. The group must outlive the session.
-using TpGroupFactory = std::function<StatusOr<runtime::ProcessGroup*>(kernels::Backend&)>;
+// CUDA); the session keeps it.
+using TpGroupFactory = std::function<StatusOr<std::unique_ptr<runtime::ProcessGroup>>(kernels::Backend&)>;
 
 // kv_dtype: "f32", "f16", "bf16" or "auto" (f32 on cpu, bf16 on cuda). device: "cpu", "cuda" or "cuda:N" (kernels::make_backend); on
 // a GPU the weights are uploaded as bf16 and the KV cache lives in device memory. With a tp_group of

@@ -79,7 +79,6 @@ int mpi_world_size_from_env() {
 // the group and channel before MPI_Finalize.
 struct TpRuntime {
   std::unique_ptr<runtime::MpiSession> mpi;
-  std::unique_ptr<runtime::ProcessGroup> group;  // made with the backend (MPI or NCCL)
   std::unique_ptr<runtime::ControlChannel> control;
   int rank() const { return mpi ? mpi->rank() : 0; }
   // "cuda" means one GPU per rank: this rank's local rank on its host.
@@ -88,10 +87,12 @@ struct TpRuntime {
   }
   TpGroupFactory group_factory(const std::string& init_address) {
     if (!mpi) return nullptr;
-    return [this, init_address](kernels::Backend& backend) -> StatusOr<runtime::ProcessGroup*> {
-      ASSIGN_OR_RETURN(group, runtime::make_process_group(*mpi, backend, init_address));
+    // The session owns the group (it must go before the backend it runs on).
+    return [this, init_address](kernels::Backend& backend) -> StatusOr<std::unique_ptr<runtime::ProcessGroup>> {
+      ASSIGN_OR_RETURN(std::unique_ptr<runtime::ProcessGroup> group,
+                       runtime::make_process_group(*mpi, backend, init_address));
       spdlog::info("tensor-parallel group: {} ({} ranks) on {}", group->name(), group->size(), backend.name());
-      return group.get();
+      return group;
     };
   }
 };

@@ -4,9 +4,9 @@
 #   phase 1: bundle.tar.gz (deploy/bundle.sh of BUILD_DIR: tandem + the CUDA test and bench
 #            binaries), cuda_check.sh, model.sha256 and model.part1 (the first 40 MiB of the model);
 #   phase 2: cuda_check.sh, model.part2 (the rest), gen_llama8b_shape.py and hf_compare.py;
-#   phase serving: scripts/device/serving_bench.sh's call: the bundle (tandem, tandem_cuda_bench),
-#            gen_llama8b_shape.py and a tokenizer.json/tokenizer_config.json from TOKENIZER_DIR
-#            (default /tmp/smol-hf: any HF tokenizer whose ids are below 128256);
+#   phase serving: serving_bench.sh's and tp_worker_check.sh's calls: the bundle (tandem, tandem_cuda_bench),
+#            gen_llama8b_shape.py and gen_moe_checkpoint.py (its --tokenizer-only makes the
+#            checkpoint's tokenizer there);
 #   phase 8b: one call without the default model: the bundle, gen_llama8b_shape.py and
 #            hf_compare.py (kernel tests, then the Llama-3-8B-shape timing and transformers check).
 # The split exists because one call carries at most 64 MiB and the default model is 94 MiB.
@@ -30,8 +30,8 @@ if [[ $phase == serving ]]; then
   "$root/deploy/bundle.sh" "$build" "$tmp/bundle" tandem tandem_cuda_bench
   tar -czf "$dest/bundle.tar.gz" -C "$tmp" bundle
   rm -rf "$tmp"
-  cp "$here/serving_bench.sh" "$here/gen_llama8b_shape.py" "$dest/"
-  cp "${TOKENIZER_DIR:-/tmp/smol-hf}/tokenizer.json" "${TOKENIZER_DIR:-/tmp/smol-hf}/tokenizer_config.json" "$dest/"
+  cp "$here/serving_bench.sh" "$here/tp_worker_check.sh" "$here/gen_llama8b_shape.py" "$root/scripts/gen_moe_checkpoint.py" \
+    "$dest/"
   du -sh "$dest"/*
   exit 0
 fi

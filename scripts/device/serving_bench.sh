@@ -47,10 +47,12 @@ for b in "$bin"/*; do
 done
 
 ck=/tmp/llama8b-shape
-step "generate Llama-3-8B-shaped checkpoint" gen_8b.log 200 python3 "$carry/gen_llama8b_shape.py" "$ck"
-cp "$carry/tokenizer.json" "$carry/tokenizer_config.json" "$ck/"
+# Made by a previous call on this warm machine (tp_worker_check.sh) when it is there.
+[[ -f $ck/config.json ]] || step "generate Llama-3-8B-shaped checkpoint" gen_8b.log 200 python3 "$carry/gen_llama8b_shape.py" "$ck"
+# A byte-level tokenizer padded to the model's 128256 ids (bench prompts travel as token ids).
+python3 "$carry/gen_moe_checkpoint.py" "$ck" --tokenizer-only 128256
 
-TANDEM_BENCH_CTX=1024 TANDEM_BENCH_BATCHES=${TANDEM_BENCH_BATCHES:-1,32,128} \
+[[ ${TANDEM_SKIP_DECODE_TABLE:-0} == 1 ]] || TANDEM_BENCH_CTX=1024 TANDEM_BENCH_BATCHES=${TANDEM_BENCH_BATCHES:-1,32,128} \
   step "decode step, context 1K (tandem_cuda_bench bf16)" bench_8b.log 150 "$bin/tandem_cuda_bench" "$ck" bf16
 
 # bf16 KV: 2 x 32 layers x 1024 x 2 B = 128 KiB per token. 300K slots = 39 GB next to the 16 GB
@@ -58,7 +60,7 @@ TANDEM_BENCH_CTX=1024 TANDEM_BENCH_BATCHES=${TANDEM_BENCH_BATCHES:-1,32,128} \
 slots=${TANDEM_KV_SLOTS:-300000}
 running=${TANDEM_MAX_RUNNING:-256}
 "$bin/tandem" serve --device cuda --model "$ck" --port 0 --kv-slots "$slots" \
-  --max-running-requests "$running" > "$OUT/serve.log" 2>&1 &
+  --max-running-requests "$running" --max-queued-requests 100000 > "$OUT/serve.log" 2>&1 &
 serve_pid=$!
 url=""
 for _ in $(seq 1 240); do
@@ -98,7 +100,6 @@ else
   awk -F', ' 'NR > 1 {gsub(/ %/, "", $2); s += $2; n++} END {if (n) printf "GPU utilisation during offline run: mean %.0f%% over %d samples\n", s / n, n}' \
     "$OUT/gpu_util.csv" | tee "$OUT/gpu_util_summary.txt"
 fi
-rm -rf "$ck"
 
 echo
 echo "=== summary (logs in \$OUT: $(ls "$OUT" | tr '\n' ' '))"
