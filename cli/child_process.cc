@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 namespace tandem::cli {
 
@@ -230,5 +231,30 @@ int ChildProcess::terminate(std::chrono::milliseconds grace) {
   }
   return wait_status_;
 }
+
+int cores() { return std::max(1, static_cast<int>(std::thread::hardware_concurrency())); }
+
+int threads_per_rank(int threads, int tp) { return tp > 1 && threads == 0 ? std::max(1, cores() / tp) : threads; }
+
+// The mpirun command line that starts a TP worker of `tp` ranks on this host (Open MPI flags).
+// --oversubscribe: a container may report fewer slots than cores; --bind-to none: Open MPI pins
+// each rank of a small job to one core, which would put all of a rank's compute threads on it; as
+// root Open MPI refuses to run without --allow-run-as-root; when ranks x threads exceed the cores,
+// waiting ranks must yield.
+StatusOr<std::vector<std::string>> mpirun_launcher(const std::string& mpirun, int tp, int threads) {
+  const std::optional<std::string> path = find_on_path(mpirun);
+  if (!path) {
+    return invalid_argument("--tp {} starts the worker as an MPI job, but '{}' is not an executable on PATH; install "
+                            "Open MPI (Debian: openmpi-bin) or give its path with --mpirun",
+                            tp, mpirun);
+  }
+  std::vector<std::string> launcher = {*path, "-np", std::to_string(tp), "--oversubscribe", "--bind-to", "none"};
+  if (geteuid() == 0) launcher.push_back("--allow-run-as-root");
+  if (tp * threads > cores()) {
+    launcher.insert(launcher.end(), {"--mca", "mpi_yield_when_idle", "1"});
+  }
+  return launcher;
+}
+
 
 }  // namespace tandem::cli

@@ -90,4 +90,9 @@ std::string listening_address(const std::string& line);
 // The port of "bootstrap HOST:PORT" in a prefill worker's listening line; nullopt when absent.
 std::optional<uint16_t> bootstrap_port_in(const std::string& line);
 
+// Tensor-parallel worker children (serve --tp, up with `tp:`): the mpirun command line that starts
+// `tp` ranks on this host, and the compute threads per rank (`threads` 0 = the cores shared out).
+int threads_per_rank(int threads, int tp);
+StatusOr<std::vector<std::string>> mpirun_launcher(const std::string& mpirun, int tp, int threads);
+
 }  // namespace tandem::cli

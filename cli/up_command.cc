@@ -188,7 +188,31 @@ int run_up(CLI::App& cmd, GatewayOptions& o) {
   std::vector<std::unique_ptr<ChildProcess>> children;
   const std::vector<std::vector<std::string>>& child_args = *worker_args;
   for (size_t i = 0; i < worker_args->size(); ++i) {
-    auto child = ChildProcess::spawn((*worker_args)[i], fmt::format("worker {}", i));
+    // A worker with `tp: N` (N > 1) is an MPI job: mpirun -np N tandem worker --tp N ...
+    std::vector<std::string>& args = (*worker_args)[i];
+    int tp = 1, threads = 0;
+    size_t threads_at = 0;  // index of --threads' value, 0 = not given
+    for (size_t a = 0; a + 1 < args.size(); ++a) {
+      if (args[a] == "--tp") tp = std::atoi(args[a + 1].c_str());
+      if (args[a] == "--threads") threads = std::atoi(args[(threads_at = a + 1)].c_str());
+    }
+    std::vector<std::string> launcher;
+    if (tp > 1) {
+      auto l = mpirun_launcher("mpirun", tp, threads_per_rank(threads, tp));
+      if (!l.ok()) {
+        fmt::print(stderr, "tandem up: worker {}: {}\n", i, l.status().to_string());
+        return 2;
+      }
+      launcher = std::move(l).value();
+      // --threads 0 (all cores) per rank would oversubscribe: each rank gets its share.
+      const std::string per_rank = std::to_string(threads_per_rank(threads, tp));
+      if (threads_at) {
+        args[threads_at] = per_rank;
+      } else {
+        args.insert(args.end(), {"--threads", per_rank});
+      }
+    }
+    auto child = ChildProcess::spawn(args, fmt::format("worker {}", i), launcher);
     if (!child.ok()) {
       fmt::print(stderr, "tandem up: {}\n", child.status().to_string());
       return 1;  // the children already started are stopped by their destructors

@@ -2,6 +2,7 @@
 worker --tp 2` behind `tandem gateway`, against a single-process worker on the same prompts (greedy
 tokens must be identical on CPU), plus the launch errors and a rank dying mid-service."""
 import concurrent.futures
+import os
 import signal
 import subprocess
 import time
@@ -201,3 +202,40 @@ def test_serve_tp_without_mpirun_is_a_clear_error(tandem_bin, default_model):
     assert rc == 2
     assert "'/nonexistent/mpirun' is not an executable on PATH" in out
     assert took < 30
+
+
+def test_up_starts_a_tp_prefill_worker_from_yaml(tandem_bin, default_model, pair, tmp_path):
+    """deploy/local-pd-tp.yaml's shape: `tp: 2` on a worker makes `tandem up` start it through
+    mpirun; the TP=2 prefill / TP=1 decode pair answers like a mixed worker."""
+    from conftest import start_listening, wait_ready
+    _, g1, _ = pair
+    text = open(os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "local-pd-tp.yaml")).read()
+    cfg = tmp_path / "pd-tp.yaml"
+    cfg.write_text(text.replace("~/.cache/tandem/models/SmolLM2-135M-Instruct.Q4_1.gguf", default_model))
+    up = start_listening([tandem_bin, "up", "-c", str(cfg), "--port", "0"], r"tandem up listening on http://(\S+:\d+)")
+    try:
+        wait_ready(up)
+        assert chat(up, PROMPTS[0], max_tokens=16) == chat(g1, PROMPTS[0], max_tokens=16)
+        assert rank_pids_of_children(up.proc), "the prefill worker is not an mpirun job of 2 ranks"
+    finally:
+        assert stop_proc(up) == 0, "".join(up.log)
+
+
+def rank_pids_of_children(proc):
+    """True when some child of `proc` is an mpirun with two ranks under it."""
+    import os as _os
+    for entry in _os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if ppid == proc.pid and b"mpirun" in cmd:
+            class P:
+                pid = int(entry)
+            return len(rank_pids(P)) == 2
+    return False
