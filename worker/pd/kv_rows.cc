@@ -45,21 +45,19 @@ std::shared_ptr<KvStaging> gather_rows(runtime::KvCache& kv, std::span<const int
   return s;
 }
 
-Status scatter_rows(runtime::KvCache& kv, const KvRows& rows, std::span<const int32_t> slots) {
-  CHECK(!kv.on_device(), "PD KV scatter writes host memory; device KV caches are refused at start-up");
-  const size_t rb = row_bytes(kv.dtype(), kv.kv_dim());
-  const size_t block = static_cast<size_t>(rows.num_tokens) * rb;
+Status check_rows_fit(const KvRows& rows, size_t num_slots, int32_t num_layers, size_t row_bytes) {
+  const size_t block = static_cast<size_t>(rows.num_tokens) * row_bytes;
   const int32_t layers = rows.layer_end - rows.layer_begin;
   if (rows.first_token_index < 0 || rows.num_tokens <= 0 ||
-      int64_t{rows.first_token_index} + rows.num_tokens > static_cast<int64_t>(slots.size())) {
+      int64_t{rows.first_token_index} + rows.num_tokens > static_cast<int64_t>(num_slots)) {
     return make_status(StatusCode::kOutOfRange, "KV rows for tokens [{}, +{}) outside the {} reserved slots",
-                       rows.first_token_index, rows.num_tokens, slots.size());
+                       rows.first_token_index, rows.num_tokens, num_slots);
   }
-  if (rows.layer_begin < 0 || rows.layer_end > kv.num_layers() || layers <= 0 ||
+  if (rows.layer_begin < 0 || rows.layer_end > num_layers || layers <= 0 ||
       rows.k.size() != static_cast<size_t>(layers) || rows.v.size() != static_cast<size_t>(layers)) {
     return make_status(StatusCode::kOutOfRange, "KV rows for layers [{}, {}) ({} K / {} V frames) do not fit "
                        "a {}-layer cache", rows.layer_begin, rows.layer_end, rows.k.size(), rows.v.size(),
-                       kv.num_layers());
+                       num_layers);
   }
   for (int32_t i = 0; i < layers; ++i) {
     if (rows.k[i].size() != block || rows.v[i].size() != block) {
@@ -67,6 +65,14 @@ Status scatter_rows(runtime::KvCache& kv, const KvRows& rows, std::span<const in
                          rows.layer_begin + i, rows.k[i].size(), rows.v[i].size(), block);
     }
   }
+  return Status::Ok();
+}
+
+Status scatter_rows(runtime::KvCache& kv, const KvRows& rows, std::span<const int32_t> slots) {
+  CHECK(!kv.on_device(), "PD KV scatter writes host memory; device KV caches are refused at start-up");
+  const size_t rb = row_bytes(kv.dtype(), kv.kv_dim());
+  RETURN_IF_ERROR(check_rows_fit(rows, slots.size(), kv.num_layers(), rb));
+  const int32_t layers = rows.layer_end - rows.layer_begin;
   for (int32_t i = 0; i < layers; ++i) {
     auto* k = static_cast<uint8_t*>(kv.k(rows.layer_begin + i));
     auto* v = static_cast<uint8_t*>(kv.v(rows.layer_begin + i));

@@ -28,6 +28,9 @@ std::shared_ptr<KvStaging> gather_rows(runtime::KvCache& kv, std::span<const int
 // slots[i]). kOutOfRange when the chunk's tokens or layers fall outside `slots` / the cache, or a
 // frame has the wrong size; nothing is written then.
 Status scatter_rows(runtime::KvCache& kv, const KvRows& rows, std::span<const int32_t> slots);
+// The checks scatter_rows makes before writing: tokens inside `num_slots`, layers inside
+// `num_layers`, every frame num_tokens × row_bytes. kOutOfRange saying which.
+Status check_rows_fit(const KvRows& rows, size_t num_slots, int32_t num_layers, size_t row_bytes);
 
 // How an engine moves its KV rows for transfers: gather / scatter above on its own cache, or, in a
 // tensor-parallel worker, across its ranks (tp_kv_rows.h). Rows on the wire hold every KV head.

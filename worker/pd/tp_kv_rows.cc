@@ -127,16 +127,7 @@ class TpKvRowIo final : public KvRowIo {
   Status scatter(const KvRows& rows, std::span<const int32_t> slots) override {
     const size_t full = head_bytes(kv_, c_) * c_.num_kv_heads;
     const int32_t layers = rows.layer_end - rows.layer_begin;
-    if (rows.first_token_index < 0 || rows.num_tokens <= 0 ||
-        int64_t{rows.first_token_index} + rows.num_tokens > static_cast<int64_t>(slots.size())) {
-      return make_status(StatusCode::kOutOfRange, "KV rows for tokens [{}, +{}) outside the {} reserved slots",
-                         rows.first_token_index, rows.num_tokens, slots.size());
-    }
-    if (rows.layer_begin < 0 || rows.layer_end > kv_.num_layers() || layers <= 0 ||
-        rows.k.size() != static_cast<size_t>(layers) || rows.v.size() != static_cast<size_t>(layers)) {
-      return make_status(StatusCode::kOutOfRange, "KV rows for layers [{}, {}) do not fit a {}-layer cache",
-                         rows.layer_begin, rows.layer_end, kv_.num_layers());
-    }
+    RETURN_IF_ERROR(check_rows_fit(rows, slots.size(), kv_.num_layers(), full));
     std::string payload;
     put_i32(payload, rows.num_tokens);
     put_i32(payload, rows.layer_begin);
@@ -144,10 +135,6 @@ class TpKvRowIo final : public KvRowIo {
     put_i32s(payload, slots.subspan(rows.first_token_index, rows.num_tokens));
     for (int32_t i = 0; i < layers; ++i) {
       for (const std::span<const uint8_t>& part : {rows.k[i], rows.v[i]}) {
-        if (part.size() != full * rows.num_tokens) {
-          return make_status(StatusCode::kOutOfRange, "KV rows of layer {}: {} bytes, expected {}",
-                             rows.layer_begin + i, part.size(), full * rows.num_tokens);
-        }
         payload.append(reinterpret_cast<const char*>(part.data()), part.size());
       }
     }
