@@ -75,8 +75,8 @@ int mpi_world_size_from_env() {
   return 1;
 }
 
-// The MPI side of a tensor-parallel worker (empty when tp == 1). Members are destroyed in reverse:
-// the group and channel before MPI_Finalize.
+// The MPI side of a tensor-parallel worker (empty when tp == 1): the channel goes before
+// MPI_Finalize (members are destroyed in reverse); the data group lives in the model session.
 struct TpRuntime {
   std::unique_ptr<runtime::MpiSession> mpi;
   std::unique_ptr<runtime::ControlChannel> control;
@@ -101,8 +101,7 @@ StatusOr<TpRuntime> start_tp(const WorkerOptions& o) {
   TpRuntime t;
   if (!o.dist_init_addr.empty()) {
     // Checked on every rank before anything is loaded: a typo fails in a second, not after a load.
-    ASSIGN_OR_RETURN(runtime::InitAddress addr, runtime::parse_init_address(o.dist_init_addr));
-    (void)addr;
+    RETURN_IF_ERROR(runtime::parse_init_address(o.dist_init_addr).status());
   }
   const int launched = mpi_world_size_from_env();
   if (o.tp == 1) {
