@@ -27,6 +27,7 @@
 #include "common/check.h"
 #include "common/status.h"
 #include "common/tensor_view.h"
+#include "kernels/sample_rows.h"
 
 namespace tandem::kernels {
 
@@ -188,6 +189,14 @@ class Backend {
                               const AttentionBatch& batch, float* out) {
     (void)cache_type, (void)q, (void)k_cache, (void)v_cache, (void)batch, (void)out;
     CHECK(false, "backend {} does not support half-precision KV caches", name());
+  }
+
+  // ---- Sampling where the logits are (kernels/sample_rows.h has the semantics). logits
+  // [rows, vocab], rows, edits and out are backend memory; the edits' `raw` fields are written and
+  // the edited rows keep their edits. A device backend returns only what `out` holds to the host.
+  virtual void sample_rows(float* logits, int64_t vocab, const SampleRow* rows, int64_t n, LogitEdit* edits,
+                           SampledToken* out) {
+    sample_rows_host(logits, vocab, rows, n, edits, out);
   }
 };
 

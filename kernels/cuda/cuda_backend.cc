@@ -278,6 +278,12 @@ class CudaBackend final : public Backend {
                       float* out) override {
     run_attention(cache_type(t), q, k_cache, v_cache, batch, out);
   }
+  void sample_rows(float* logits, int64_t vocab, const SampleRow* rows, int64_t n, LogitEdit* edits,
+                   SampledToken* out) override {
+    enter();
+    cuda::sample_rows(logits, vocab, rows, n, edits, out, stream_);
+    CUDA_LAUNCHED();
+  }
 
  private:
   void enter() {

@@ -8,6 +8,8 @@
 
 #include <cstdint>
 
+#include "kernels/sample_rows.h"
+
 namespace tandem::kernels::cuda {
 
 enum class CacheType { kF32, kF16, kBF16 };
@@ -59,5 +61,9 @@ bool attention(CacheType t, const AttentionArgs& a, cudaStream_t s);
 // from attention() by about that rounding.
 bool flash_attention_supported(CacheType t, int head_dim);
 bool flash_attention(CacheType t, const AttentionArgs& a, int max_q_len, cudaStream_t s);
+
+// ---- sampling (sampling.cu): Backend::sample_rows, one block per row ----
+void sample_rows(float* logits, int64_t vocab, const SampleRow* rows, int64_t n, LogitEdit* edits, SampledToken* out,
+                 cudaStream_t s);
 
 }  // namespace tandem::kernels::cuda

@@ -239,7 +239,7 @@ void LlamaModel::forward(const ForwardBatch& b, runtime::KvCache& kv, float* log
       CHECK(be_.replay(id), "a fresh capture is already stale");
     }
   }
-  if (be_.is_device() && R > 0) be_.copy_to_host(logits, out, logit_bytes);
+  if (be_.is_device() && R > 0 && logits != nullptr) be_.copy_to_host(logits, out, logit_bytes);
 }
 
 void LlamaModel::compute(const Indices& ix, const kernels::AttentionBatch& ab, runtime::KvCache& kv, int64_t T,

@@ -54,8 +54,10 @@ class LlamaModel {
   // Runs the batch; writes logits [batch.logit_rows.size(), vocab] row-major into `logits` (host
   // memory; on a device backend only those rows are copied back). The new tokens' K/V are written
   // into `kv` (which must live in this backend's memory) at batch.new_slots. Under tensor
-  // parallelism every rank gets the whole [rows, vocab] logits.
+  // parallelism every rank gets the whole [rows, vocab] logits. On a device backend `logits` may be
+  // nullptr: the logits then stay in device memory, at device_logits(), until the next forward.
   void forward(const ForwardBatch& batch, runtime::KvCache& kv, float* logits);
+  float* device_logits() const { return logits_.as<float>(); }
 
  private:
   // A linear layer as the backend holds it (one fused part on CUDA).

@@ -61,6 +61,25 @@ void LogitEditor::apply(float* logits, int32_t vocab, int32_t num_generated, Edi
   }
 }
 
+void LogitEditor::describe(int32_t vocab, int32_t num_generated, std::vector<kernels::LogitEdit>& out) const {
+  using kernels::LogitEditKind;
+  auto add = [&](int32_t token, LogitEditKind kind, float value) {
+    if (in_vocab(token, vocab)) out.push_back({token, kind, value, 0.0f});
+  };
+  if (repetition_penalty_ != 1.0f) {
+    for (int32_t token : repeated_) add(token, LogitEditKind::kRepeat, repetition_penalty_);
+  }
+  if (frequency_penalty_ != 0.0f || presence_penalty_ != 0.0f) {
+    for (const auto& [token, count] : counts_) {
+      add(token, LogitEditKind::kSubtract, frequency_penalty_ * static_cast<float>(count) + presence_penalty_);
+    }
+  }
+  for (const auto& [token, bias] : logit_bias_) add(token, LogitEditKind::kAdd, bias);
+  if (num_generated < min_new_tokens_) {
+    for (int32_t token : masked_until_min_) add(token, LogitEditKind::kMask, 0.0f);
+  }
+}
+
 void LogitEditor::on_accept(int32_t token) {
   if (repetition_penalty_ != 1.0f && repeated_set_.insert(token).second) {
     repeated_.push_back(token);

@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/sample_rows.h"
 #include "worker/sampling/sampling_params.h"
 
 namespace tandem::sampling {
@@ -40,6 +41,10 @@ class LogitEditor {
   // prompt id outside it would have failed the forward pass first). When log is non-null, every
   // edited entry's previous value is appended so the raw logits can be recovered.
   void apply(float* logits, int32_t vocab, int32_t num_generated, EditLog* log) const;
+
+  // The same edits as apply() would make, as a list for Backend::sample_rows (appended to `out` in
+  // apply()'s order, which is sorted by kind).
+  void describe(int32_t vocab, int32_t num_generated, std::vector<kernels::LogitEdit>& out) const;
 
   // Records a generated token for the penalties.
   void on_accept(int32_t token);

@@ -55,6 +55,35 @@ SampleResult SequenceSampler::sample(float* logits, int32_t vocab) {
   return result;
 }
 
+bool SequenceSampler::describe_step(int32_t vocab, kernels::SampleRow& row, std::vector<kernels::LogitEdit>& edits) {
+  if (params_.top_logprobs > 0) return false;
+  row.edit_begin = static_cast<int32_t>(edits.size());
+  editor_.describe(vocab, num_generated_, edits);
+  row.edit_end = static_cast<int32_t>(edits.size());
+  row.greedy = params_.is_greedy() ? 1 : 0;
+  row.want_logprob = params_.return_logprob ? 1 : 0;
+  row.temperature = params_.temperature;
+  row.top_k = params_.top_k;
+  row.top_p = params_.top_p;
+  row.min_p = params_.min_p;
+  row.u = 0.0;
+  if (!row.greedy) {
+    // The same counter as sample(): draw j of step n.
+    const uint64_t counter = (static_cast<uint64_t>(num_generated_) << 32) | draws_this_step_;
+    ++draws_this_step_;
+    row.u = rng_.uniform(counter);
+  }
+  return true;
+}
+
+SampleResult SequenceSampler::take_result(const kernels::SampledToken& sampled) {
+  CHECK(sampled.token >= 0,
+        "no token can be sampled: every logit is -inf or NaN after penalties, bias and masks (step {}); the "
+        "model produced invalid logits",
+        num_generated_);
+  return {sampled.token, params_.return_logprob ? sampled.logprob : 0.0f, {}};
+}
+
 void SequenceSampler::fill_logprobs(const float* raw_logits, int32_t vocab, SampleResult& result) {
   log_normalizer_ = log_sum_exp(raw_logits, vocab);
   if (params_.top_logprobs == 0) return;

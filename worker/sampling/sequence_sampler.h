@@ -65,6 +65,15 @@ class SequenceSampler {
   // CHECK-fails if no token can be chosen (every logit -inf or NaN after the edits).
   SampleResult sample(float* logits, int32_t vocab);
 
+  // The device path, instead of sample(): describes this step (edits, temperature and truncation,
+  // the draw's uniform) for Backend::sample_rows. Appends the row's edits to `edits` and fills
+  // every field of `row` but logit_row. Returns false, describing nothing, when the step needs the
+  // host (top_logprobs > 0: call sample() with the row's raw logits instead).
+  bool describe_step(int32_t vocab, kernels::SampleRow& row, std::vector<kernels::LogitEdit>& edits);
+  // The device's answer to the step describe_step described. CHECK-fails like sample() when no
+  // token could be chosen.
+  SampleResult take_result(const kernels::SampledToken& sampled);
+
   // Records the token the engine keeps for this step (normally sample()'s, but any id works, e.g.
   // a token forced by a grammar or produced by a prefill worker). Returns kStop when it is an EOS id
   // (unless ignore_eos) or a stop id and at least min_new_tokens tokens came before it; else kLength

@@ -81,6 +81,10 @@ struct Engine::Impl {
   // One iteration: drain the inbox, then plan/forward/sample/complete if anything is live.
   // Returns false when there was nothing to run.
   bool step();
+  // Runs the plan and samples every logit row (sampled[i] owns row i): on the host with each
+  // request's sampler, or where the logits are (runner.samples_where_logits_are()).
+  std::vector<sampling::SampleResult> forward_and_sample(const scheduler::StepPlan& plan,
+                                                         const std::vector<Sample*>& sampled);
   void handle(Command& command, scheduler::TimePoint now);
   void add_group(AddCommand& add);
   void add_sample(const std::shared_ptr<Group>& group, int32_t index, scheduler::TimePoint now);
@@ -124,6 +128,8 @@ struct Engine::Impl {
   std::unordered_map<std::string, std::shared_ptr<Group>> groups;  // by request id
   std::unordered_map<std::string, Sample> samples;                 // by scheduler id
   std::deque<std::pair<scheduler::TimePoint, int32_t>> recent;     // (step end, tokens) for throughput
+  std::vector<kernels::SampleRow> step_rows;  // forward_and_sample's scratch, reused
+  std::vector<kernels::LogitEdit> step_edits;
   std::unordered_map<std::string, PdRoom> pd_rooms;                // by request id
   std::deque<std::string> pd_prealloc;                             // decode: FIFO of ids in kPrealloc
   pd::KvLayout pd_layout;                                          // this engine's KV as peers see it

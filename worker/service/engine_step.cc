@@ -31,6 +31,40 @@ void Engine::Impl::loop() {
   }
 }
 
+std::vector<sampling::SampleResult> Engine::Impl::forward_and_sample(const scheduler::StepPlan& plan,
+                                                                     const std::vector<Sample*>& sampled) {
+  std::vector<sampling::SampleResult> results(sampled.size());
+  if (!runner.samples_where_logits_are()) {
+    std::span<float> logits = runner.forward(plan);
+    // The chunk's KV is in the cache now: ship it while later chunks compute.
+    if (config.role == EngineRole::kPrefill) pd_send_chunks(plan);
+    for (size_t i = 0; i < sampled.size(); ++i) {
+      results[i] = sampled[i]->sampler->sample(logits.data() + i * static_cast<size_t>(vocab), vocab);
+    }
+    return results;
+  }
+  // Sampling on the backend: only token ids (and logprobs) come back. A row the device path cannot
+  // serve (top_logprobs) is copied raw to the host and sampled there.
+  runner.forward_for_sampling(plan);
+  if (config.role == EngineRole::kPrefill) pd_send_chunks(plan);
+  step_rows.clear();
+  step_edits.clear();
+  std::vector<size_t> on_backend;
+  for (size_t i = 0; i < sampled.size(); ++i) {
+    kernels::SampleRow row;
+    row.logit_row = static_cast<int32_t>(i);
+    if (sampled[i]->sampler->describe_step(vocab, row, step_edits)) {
+      step_rows.push_back(row);
+      on_backend.push_back(i);
+    } else {
+      results[i] = sampled[i]->sampler->sample(runner.logit_row(static_cast<int32_t>(i)).data(), vocab);
+    }
+  }
+  std::span<const kernels::SampledToken> out = runner.sample(step_rows, step_edits);
+  for (size_t j = 0; j < on_backend.size(); ++j) results[on_backend[j]] = sampled[on_backend[j]]->sampler->take_result(out[j]);
+  return results;
+}
+
 bool Engine::Impl::step() {
   std::deque<Command> commands;
   {
@@ -54,25 +88,21 @@ bool Engine::Impl::step() {
     publish_load(now, 0);
     return false;
   }
-  std::span<float> logits = runner.forward(plan);
-  // The chunk's KV is in the cache now: ship it while later chunks compute.
-  if (config.role == EngineRole::kPrefill) pd_send_chunks(plan);
-
-  // Sample every logit row with its request's sampler; the scheduler decides what the token means.
-  std::vector<int32_t> tokens;
+  // Every logit row with its request's sampler; the scheduler decides what the token means.
   std::vector<Sample*> sampled;
-  int32_t row = 0;
   for (const scheduler::PlannedSequence& s : plan.sequences) {
     if (!s.needs_logits) continue;
-    float* logit_row = logits.data() + static_cast<size_t>(row++) * vocab;
     auto it = samples.find(s.request_id);
     CHECK(it != samples.end(), "planned request {} has no sampler", s.request_id);
-    Sample& sample = it->second;
-    sampling::SampleResult r = sample.sampler->sample(logit_row, vocab);
-    sample.last_finish = sample.sampler->accept(r.token);
-    tokens.push_back(r.token);
-    if (sample.want_logprobs) sample.logprobs.push_back(std::move(r));
-    sampled.push_back(&sample);
+    sampled.push_back(&it->second);
+  }
+  const std::vector<sampling::SampleResult> results = forward_and_sample(plan, sampled);
+  std::vector<int32_t> tokens;
+  for (size_t i = 0; i < sampled.size(); ++i) {
+    Sample& sample = *sampled[i];
+    sample.last_finish = sample.sampler->accept(results[i].token);
+    tokens.push_back(results[i].token);
+    if (sample.want_logprobs) sample.logprobs.push_back(results[i]);
   }
   now = Clock::now();
   sched->complete_step(plan, tokens, now);
