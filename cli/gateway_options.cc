@@ -56,6 +56,9 @@ void add_gateway_options(CLI::App& cmd, GatewayOptions& o, bool with_workers) {
       ->envname("TANDEM_MAX_CONCURRENT_REQUESTS")->capture_default_str();
   cmd.add_option("--max-queued-requests", c.max_queued_requests, "Beyond this, 429")
       ->envname("TANDEM_MAX_QUEUED_REQUESTS")->capture_default_str();
+  cmd.add_option("--queue-timeout", o.queue_timeout_s,
+                 "Seconds a request may wait for one of the concurrent places before a 429")
+      ->envname("TANDEM_QUEUE_TIMEOUT")->capture_default_str();
   cmd.add_option("--request-timeout", o.request_timeout_s, "Seconds per request")
       ->envname("TANDEM_REQUEST_TIMEOUT")->capture_default_str();
   cmd.add_option("--max-body-bytes", c.max_body_bytes)->envname("TANDEM_MAX_BODY_BYTES")
@@ -152,6 +155,8 @@ Status apply_gateway_yaml_map(CLI::App& cmd, GatewayOptions& o, const YAML::Node
   }
   if (!o.config.prefill_workers.empty() || !o.config.decode_urls.empty()) o.config.pd = true;
   o.config.request_timeout = std::chrono::milliseconds(static_cast<int64_t>(o.request_timeout_s * 1000));
+  if (!(o.queue_timeout_s >= 0)) return invalid_argument("--queue-timeout must be >= 0 seconds, got {}", o.queue_timeout_s);
+  o.config.queue_timeout = std::chrono::milliseconds(static_cast<int64_t>(o.queue_timeout_s * 1000));
   o.config.shutdown_grace = std::chrono::milliseconds(static_cast<int64_t>(o.shutdown_grace_s * 1000));
   return Status::Ok();
 }

@@ -22,6 +22,7 @@ struct GatewayOptions {
   std::string config_file;
   std::string log_level = "info";
   double request_timeout_s = 600;
+  double queue_timeout_s = 30;
   double shutdown_grace_s = 10;
   std::vector<std::string> prefill;  // --prefill "URL[,BOOTSTRAP_PORT]" entries, parsed into config
 };

@@ -4,7 +4,8 @@
 #   phase 1: bundle.tar.gz (deploy/bundle.sh of BUILD_DIR: tandem + the CUDA test and bench
 #            binaries), cuda_check.sh, model.sha256 and model.part1 (the first 40 MiB of the model);
 #   phase 2: cuda_check.sh, model.part2 (the rest), gen_llama8b_shape.py and hf_compare.py;
-#   phase serving: serving_bench.sh's and tp_worker_check.sh's calls: the bundle (tandem, tandem_cuda_bench),
+#   phase serving: serving_bench.sh's and tp_worker_check.sh's calls: the bundle (tandem, tandem_cuda_bench,
+#            tandem_cuda_ops_test),
 #            gen_llama8b_shape.py and gen_moe_checkpoint.py (its --tokenizer-only makes the
 #            checkpoint's tokenizer there);
 #   phase 8b: one call without the default model: the bundle, gen_llama8b_shape.py and
@@ -27,7 +28,7 @@ mkdir -p "$dest"
 cp "$here/cuda_check.sh" "$dest/"
 if [[ $phase == serving ]]; then
   tmp=$(mktemp -d)
-  "$root/deploy/bundle.sh" "$build" "$tmp/bundle" tandem tandem_cuda_bench
+  "$root/deploy/bundle.sh" "$build" "$tmp/bundle" tandem tandem_cuda_bench tandem_cuda_ops_test
   tar -czf "$dest/bundle.tar.gz" -C "$tmp" bundle
   rm -rf "$tmp"
   cp "$here/serving_bench.sh" "$here/tp_worker_check.sh" "$here/gen_llama8b_shape.py" "$root/scripts/gen_moe_checkpoint.py" \

@@ -52,15 +52,23 @@ ck=/tmp/llama8b-shape
 # A byte-level tokenizer padded to the model's 128256 ids (bench prompts travel as token ids).
 python3 "$carry/gen_moe_checkpoint.py" "$ck" --tokenizer-only 128256
 
+# Kernel tests first when the bundle has them (prepare_carry.sh serving includes them): the device
+# sampler and every other op against the reference.
+[[ -x $bin/tandem_cuda_ops_test ]] && step "kernel tests (tandem_cuda_ops_test)" ops_test.log 150 \
+  "$bin/tandem_cuda_ops_test" --gtest_color=no
+
 [[ ${TANDEM_SKIP_DECODE_TABLE:-0} == 1 ]] || TANDEM_BENCH_CTX=1024 TANDEM_BENCH_BATCHES=${TANDEM_BENCH_BATCHES:-1,32,128} \
   step "decode step, context 1K (tandem_cuda_bench bf16)" bench_8b.log 150 "$bin/tandem_cuda_bench" "$ck" bf16
 
 # bf16 KV: 2 x 32 layers x 1024 x 2 B = 128 KiB per token. 300K slots = 39 GB next to the 16 GB
-# of weights fits an H100 (80 GB) with room for activations and cuBLAS workspaces.
-slots=${TANDEM_KV_SLOTS:-300000}
+# of weights fits an H100 (80 GB) with room for activations and cuBLAS workspaces; an H200
+# (141 GB) takes 700K (92 GB): 256 requests of 2048 tokens need 524K.
+gpu_mib=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits | head -n 1)
+slots=${TANDEM_KV_SLOTS:-$([[ ${gpu_mib:-0} -gt 120000 ]] && echo 700000 || echo 300000)}
 running=${TANDEM_MAX_RUNNING:-256}
 "$bin/tandem" serve --device cuda --model "$ck" --port 0 --kv-slots "$slots" \
-  --max-running-requests "$running" --max-queued-requests 100000 > "$OUT/serve.log" 2>&1 &
+  --max-running-requests "$running" --max-concurrent-requests 100000 --queue-timeout 3600 \
+  > "$OUT/serve.log" 2>&1 &
 serve_pid=$!
 url=""
 for _ in $(seq 1 240); do

@@ -141,8 +141,10 @@ Status run_tp_follower(ControlChannel& channel, model::LlamaModel& model, KvCach
       RETURN_IF_ERROR(other(s));
       continue;
     }
-    logits.resize(s.batch.logit_rows.size() * static_cast<size_t>(model.config().vocab_size));
-    model.forward(s.batch, kv, logits.data());
+    // Only rank 0 samples: a device rank leaves its copy of the logits where they are.
+    const bool device = model.backend().is_device();
+    if (!device) logits.resize(s.batch.logit_rows.size() * static_cast<size_t>(model.config().vocab_size));
+    model.forward(s.batch, kv, device ? nullptr : logits.data());
     spdlog::trace("tp rank {} step {}: {} tokens, {} sequences", channel.rank(), s.step, s.batch.num_tokens(),
                s.batch.num_seqs());
   }
