@@ -4,7 +4,6 @@
 // line per batch size. Usage: tandem_bench_decode [--model PATH] [--threads N] [--batch 1,8,32]
 //                                                 [--steps 64] [--prompt-len 16] [--repeats 3]
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -12,10 +11,10 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "bench/common/decode_steps.h"
 #include "cli/model_paths.h"
 #include "kernels/backend.h"
 #include "worker/model/model_loader.h"
-#include "worker/runtime/kv_cache.h"
 
 using namespace tandem;
 
@@ -46,39 +45,10 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "unknown --kv-dtype {}\n", kv_dtype);
     return 2;
   }
-  const model::ModelConfig& c = m.config();
   for (int bs : batches) {
     std::vector<double> rates;
     for (int rep = 0; rep < repeats; ++rep) {
-      runtime::KvCache kv(c.num_layers, bs * (prompt_len + steps + 1), c.kv_dim(), *kv_type);
-      std::vector<std::vector<int32_t>> slots(bs);
-      std::vector<int32_t> last(bs);
-      model::ForwardBatch b;
-      for (int s = 0; s < bs; ++s) {
-        std::vector<int32_t> prompt;
-        for (int i = 0; i < prompt_len; ++i) prompt.push_back(100 + (s * 131 + i * 17) % 20000);
-        (void)kv.allocator().allocate(prompt_len, slots[s]);
-        b.add_sequence(prompt, slots[s]);
-      }
-      std::vector<float> logits(static_cast<size_t>(bs) * c.vocab_size);
-      m.forward(b, kv, logits.data());
-      auto argmax = [&](int s) {
-        const float* row = logits.data() + static_cast<size_t>(s) * c.vocab_size;
-        return static_cast<int32_t>(std::max_element(row, row + c.vocab_size) - row);
-      };
-      for (int s = 0; s < bs; ++s) last[s] = argmax(s);
-      auto t0 = std::chrono::steady_clock::now();
-      for (int step = 0; step < steps; ++step) {
-        b.clear();
-        for (int s = 0; s < bs; ++s) {
-          (void)kv.allocator().allocate(1, slots[s]);
-          b.add_sequence(std::span<const int32_t>(&last[s], 1), slots[s]);
-        }
-        m.forward(b, kv, logits.data());
-        for (int s = 0; s < bs; ++s) last[s] = argmax(s);
-      }
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      rates.push_back(bs * steps / secs);
+      rates.push_back(1e3 * bs / bench::time_decode_steps(m, bs, prompt_len, steps, *kv_type));
     }
     std::sort(rates.begin(), rates.end());
     fmt::print("{{\"engine\": \"tandem\", \"batch\": {}, \"threads\": {}, \"kv_dtype\": \"{}\", \"steps\": {}, \"tok_per_s_median\": {:.2f}, "

@@ -14,10 +14,10 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "bench/common/decode_steps.h"
 #include "cli/model_paths.h"
 #include "kernels/backend.h"
 #include "worker/model/model_loader.h"
-#include "worker/runtime/kv_cache.h"
 #include "worker/runtime/mpi_group.h"
 
 using namespace tandem;
@@ -37,38 +37,8 @@ double median(std::vector<double> v) {
 
 // Median over `repeats` runs of the mean milliseconds of `steps` decode steps at batch size bs.
 double decode_ms_per_step(model::LlamaModel& m, int bs, int prompt_len, int steps, int repeats) {
-  const model::ModelConfig& c = m.config();
   std::vector<double> runs;
-  for (int rep = 0; rep < repeats; ++rep) {
-    runtime::KvCache kv(c.num_layers, bs * (prompt_len + steps + 1), m.local_kv_dim(), DType::kF32);
-    std::vector<std::vector<int32_t>> slots(bs);
-    std::vector<int32_t> last(bs);
-    model::ForwardBatch b;
-    for (int s = 0; s < bs; ++s) {
-      std::vector<int32_t> prompt;
-      for (int i = 0; i < prompt_len; ++i) prompt.push_back(100 + (s * 131 + i * 17) % 20000);
-      (void)kv.allocator().allocate(prompt_len, slots[s]);
-      b.add_sequence(prompt, slots[s]);
-    }
-    std::vector<float> logits(static_cast<size_t>(bs) * c.vocab_size);
-    m.forward(b, kv, logits.data());
-    auto argmax = [&](int s) {
-      const float* row = logits.data() + static_cast<size_t>(s) * c.vocab_size;
-      return static_cast<int32_t>(std::max_element(row, row + c.vocab_size) - row);
-    };
-    for (int s = 0; s < bs; ++s) last[s] = argmax(s);
-    const auto t0 = Clock::now();
-    for (int step = 0; step < steps; ++step) {
-      b.clear();
-      for (int s = 0; s < bs; ++s) {
-        (void)kv.allocator().allocate(1, slots[s]);
-        b.add_sequence(std::span<const int32_t>(&last[s], 1), slots[s]);
-      }
-      m.forward(b, kv, logits.data());
-      for (int s = 0; s < bs; ++s) last[s] = argmax(s);
-    }
-    runs.push_back(1e3 * seconds_since(t0) / steps);
-  }
+  for (int rep = 0; rep < repeats; ++rep) runs.push_back(bench::time_decode_steps(m, bs, prompt_len, steps, DType::kF32));
   return median(runs);
 }
 
