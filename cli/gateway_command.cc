@@ -79,6 +79,7 @@ std::vector<std::string> serve_worker_args(const EngineOptions& e, const std::st
            {"--device", e.device},
            {"--threads", std::to_string(threads)},
            {"--kv-slots", std::to_string(e.kv_slots)},
+           {"--mem-fraction", fmt::format("{}", e.mem_fraction)},
            {"--kv-dtype", e.kv_dtype},
            {"--max-running-requests", std::to_string(e.max_running_requests)},
            {"--chunked-prefill-size", std::to_string(e.chunked_prefill_size)},

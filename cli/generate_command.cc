@@ -88,7 +88,7 @@ int run_generate(GenerateOptions o) {
     return 2;
   }
   auto session_or = open_model_session(o.engine.model, o.engine.threads, o.engine.kv_slots,
-                                       o.engine.kv_dtype, o.engine.device);
+                                       o.engine.kv_dtype, o.engine.device, nullptr, false, o.engine.mem_fraction);
   if (!session_or.ok()) {
     fmt::print(stderr, "tandem generate: {}\n", session_or.status().to_string());
     return 1;

@@ -34,6 +34,9 @@ struct ModelSession {
 // CUDA); the session keeps it.
 using TpGroupFactory = std::function<StatusOr<std::unique_ptr<runtime::ProcessGroup>>(kernels::Backend&)>;
 
+// kv_slots: the KV cache's capacity in tokens; 0 = auto: kCpuKvSlots on the host, on a device the
+// slots that fit in mem_fraction of its memory next to what is already allocated (the weights),
+// the smallest over tensor-parallel ranks.
 // kv_dtype: "f32", "f16", "bf16" or "auto" (f32 on cpu, bf16 on cuda). device: "cpu", "cuda" or "cuda:N" (kernels::make_backend); on
 // a GPU the weights are uploaded as bf16 and the KV cache lives in device memory. With a tp_group of
 // size > 1: this rank's tensor-parallel shard, and a KV cache of its KV heads only.
@@ -41,7 +44,9 @@ StatusOr<std::unique_ptr<ModelSession>> open_model_session(const std::string& pa
                                                            int32_t kv_slots, const std::string& kv_dtype,
                                                            const std::string& device = "cpu",
                                                            const TpGroupFactory& tp_group = nullptr,
-                                                           bool expert_parallel = false);
+                                                           bool expert_parallel = false, double mem_fraction = 0.85);
+
+inline constexpr int32_t kCpuKvSlots = 16384;
 
 // Applies the chat template to a JSON messages array.
 StatusOr<std::vector<int32_t>> encode_chat(const ModelSession& s, const std::string& messages_json);

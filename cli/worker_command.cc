@@ -138,7 +138,7 @@ StatusOr<TpRuntime> start_tp(const WorkerOptions& o) {
 int run_follower(const WorkerOptions& o, TpRuntime& tp) {
   const EngineOptions& e = o.engine;
   auto session_or = open_model_session(e.model, e.threads, e.kv_slots, e.kv_dtype, tp.device(e.device),
-                                       tp.group_factory(o.dist_init_addr), o.ep > 1);
+                                       tp.group_factory(o.dist_init_addr), o.ep > 1, e.mem_fraction);
   if (!session_or.ok()) {
     fmt::print(stderr, "tandem worker (tp rank {}): {}\n", tp.rank(), session_or.status().to_string());
     tp.mpi->abort(1);
@@ -183,7 +183,7 @@ int run_worker(const WorkerOptions& o) {
     return 1;
   }
   auto session_or = open_model_session(e.model, e.threads, e.kv_slots, e.kv_dtype, tp.device(e.device),
-                                       tp.group_factory(o.dist_init_addr), o.ep > 1);
+                                       tp.group_factory(o.dist_init_addr), o.ep > 1, e.mem_fraction);
   if (!session_or.ok()) {
     fmt::print(stderr, "tandem worker: {}\n", session_or.status().to_string());
     if (tp.mpi) tp.mpi->abort(1);  // the followers may have loaded fine and would wait forever
@@ -274,7 +274,7 @@ int run_worker(const WorkerOptions& o) {
   info.bos_token_id = s.tokenizer->bos_id().value_or(-1);
   info.pad_token_id = -1;
   info.max_total_num_tokens = s.kv->num_slots();
-  info.max_running_requests = e.max_running_requests;
+  info.max_running_requests = max_running_requests(e);
   info.role = o.role;
   info.bootstrap_port = prefill_transport ? prefill_transport->port() : 0;
   info.server_args = {{"model_path", e.model},
@@ -284,9 +284,9 @@ int run_worker(const WorkerOptions& o) {
                       {"tp_size", std::to_string(o.tp)},
                       {"ep_size", std::to_string(o.ep)},
                       {"threads", std::to_string(e.threads)},
-                      {"kv_slots", std::to_string(e.kv_slots)},
+                      {"kv_slots", std::to_string(s.kv->num_slots())},
                       {"kv_dtype", e.kv_dtype},
-                      {"max_running_requests", std::to_string(e.max_running_requests)},
+                      {"max_running_requests", std::to_string(max_running_requests(e))},
                       {"chunked_prefill_size", std::to_string(e.chunked_prefill_size)},
                       {"schedule_policy", e.schedule_policy},
                       {"page_size", std::to_string(e.page_size)},

@@ -111,6 +111,11 @@ class Backend {
   // must order their work with the backend's kernels (NCCL collectives). Host backends: nullptr, -1.
   virtual void* native_stream() const { return nullptr; }
   virtual int device_index() const { return -1; }
+  // Free and total bytes of a device's memory (KV caches are sized from them); false on the host.
+  virtual bool memory_info(size_t* free_bytes, size_t* total_bytes) const {
+    (void)free_bytes, (void)total_bytes;
+    return false;
+  }
 
   // ---- Step capture (CUDA graphs). The caller records a whole forward step once and replays it;
   // replays see new *values* in the same buffers, never new pointers or shapes. ----

@@ -60,6 +60,11 @@ class CudaBackend final : public Backend {
   bool is_device() const override { return true; }
   void* native_stream() const override { return stream_; }
   int device_index() const override { return device_; }
+  bool memory_info(size_t* free_bytes, size_t* total_bytes) const override {
+    if (device_ != 0) CUDA_OK(cudaSetDevice(device_));
+    CUDA_OK(cudaMemGetInfo(free_bytes, total_bytes));
+    return true;
+  }
 
   // ---- memory ----
   void* alloc(size_t bytes) override {
