@@ -60,11 +60,10 @@ python3 "$carry/gen_moe_checkpoint.py" "$ck" --tokenizer-only 128256
 [[ ${TANDEM_SKIP_DECODE_TABLE:-0} == 1 ]] || TANDEM_BENCH_CTX=1024 TANDEM_BENCH_BATCHES=${TANDEM_BENCH_BATCHES:-1,32,128} \
   step "decode step, context 1K (tandem_cuda_bench bf16)" bench_8b.log 150 "$bin/tandem_cuda_bench" "$ck" bf16
 
-# bf16 KV: 2 x 32 layers x 1024 x 2 B = 128 KiB per token. 300K slots = 39 GB next to the 16 GB
-# of weights fits an H100 (80 GB) with room for activations and cuBLAS workspaces; an H200
-# (141 GB) takes 700K (92 GB): 256 requests of 2048 tokens need 524K.
-gpu_mib=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits | head -n 1)
-slots=${TANDEM_KV_SLOTS:-$([[ ${gpu_mib:-0} -gt 120000 ]] && echo 700000 || echo 300000)}
+# bf16 KV: 2 x 32 layers x 1024 x 2 B = 128 KiB per token. --kv-slots 0 (the default) sizes the
+# cache from --mem-fraction 0.85 of the GPU after the 16 GB of weights: ~400K slots on an H100,
+# ~800K on an H200 (256 requests of 2048 tokens need 524K). TANDEM_KV_SLOTS overrides.
+slots=${TANDEM_KV_SLOTS:-0}
 running=${TANDEM_MAX_RUNNING:-256}
 "$bin/tandem" serve --device cuda --model "$ck" --port 0 --kv-slots "$slots" \
   --max-running-requests "$running" --max-concurrent-requests 100000 --queue-timeout 3600 \
