@@ -1,5 +1,6 @@
 #include "worker/runtime/model_runner.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 
@@ -77,7 +78,9 @@ std::span<const kernels::SampledToken> ModelRunner::sample(std::span<const kerne
   be.copy_to_backend(d_rows, rows.data(), row_bytes);
   be.copy_to_backend(d_edits, edits.data(), edit_bytes);
   be.sample_rows(step_logits_, vocab_, d_rows, static_cast<int64_t>(rows.size()), d_edits, d_out);
+  const auto t0 = std::chrono::steady_clock::now();
   be.copy_to_host(sampled_.data(), d_out, out_bytes);
+  last_wait_s_ = be.is_device() ? std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() : 0.0;
   return sampled_;
 }
 

@@ -39,6 +39,9 @@ class ModelRunner {
   // the host samplers: on a device backend, unless TANDEM_DEVICE_SAMPLING says otherwise (0: never,
   // 1: on host backends too).
   bool samples_where_logits_are() const { return sample_on_backend_; }
+  // Seconds the last sample() blocked waiting for the device's results (the step's device time not
+  // hidden behind host work); 0 on a host backend.
+  double last_device_wait_s() const { return last_wait_s_; }
   void set_sample_on_backend(bool on) { sample_on_backend_ = on; }
 
   // Called with each batch just before the model runs it (a tensor-parallel rank 0 broadcasts it
@@ -61,6 +64,7 @@ class ModelRunner {
   kernels::BackendBuffer sample_io_;  // rows | edits | results, in backend memory
   std::vector<kernels::SampledToken> sampled_;
   std::vector<float> host_row_;
+  double last_wait_s_ = 0.0;
   std::function<void(const model::ForwardBatch&)> before_forward_;
 };
 

@@ -128,6 +128,12 @@ struct Engine::Impl {
   std::unordered_map<std::string, std::shared_ptr<Group>> groups;  // by request id
   std::unordered_map<std::string, Sample> samples;                 // by scheduler id
   std::deque<std::pair<scheduler::TimePoint, int32_t>> recent;     // (step end, tokens) for throughput
+  struct StepStats {  // for the periodic log line (engine_step.cc)
+    scheduler::TimePoint since{};
+    int64_t steps = 0, tokens = 0;
+    double step_s = 0.0, wait_s = 0.0;
+  } stats;
+  void log_step_stats(scheduler::TimePoint step_start, scheduler::TimePoint now, int32_t tokens);
   std::vector<kernels::SampleRow> step_rows;  // forward_and_sample's scratch, reused
   std::vector<kernels::LogitEdit> step_edits;
   std::unordered_map<std::string, PdRoom> pd_rooms;                // by request id

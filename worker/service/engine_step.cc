@@ -4,6 +4,8 @@
 #include <chrono>
 #include <functional>
 
+#include <spdlog/spdlog.h>
+
 #include "common/check.h"
 #include "common/logging.h"
 #include "worker/service/engine_impl.h"
@@ -82,6 +84,7 @@ bool Engine::Impl::step() {
     return pd_moved;
   }
 
+  const TimePoint step_start = now;
   const scheduler::StepPlan plan = sched->plan_step(now);
   deliver_results(now);  // deadlines expired while planning
   if (plan.empty()) {
@@ -133,7 +136,27 @@ bool Engine::Impl::step() {
           "request {}: the sampler finished it but the scheduler kept it running", id);
   }
   publish_load(now, static_cast<int32_t>(tokens.size()));
+  log_step_stats(step_start, now, static_cast<int32_t>(tokens.size()));
   return true;
+}
+
+// Every 30 s of work, one line: throughput, step time, and (on a device) how much of the step the
+// engine thread spent waiting for the device — the rest is host work the device waited for.
+void Engine::Impl::log_step_stats(TimePoint step_start, TimePoint now, int32_t tokens) {
+  if (stats.steps == 0) stats.since = step_start;
+  ++stats.steps;
+  stats.tokens += tokens;
+  stats.step_s += std::chrono::duration<double>(now - step_start).count();
+  stats.wait_s += runner.last_device_wait_s();
+  const double span = std::chrono::duration<double>(now - stats.since).count();
+  if (span < 30.0) return;
+  const scheduler::LoadReport r = sched->load();
+  spdlog::info("engine: {} steps in {:.0f} s, {:.1f} tok/s, {} running, {} waiting, {:.2f} ms/step{}", stats.steps,
+               span, stats.tokens / span, r.running, r.waiting, 1e3 * stats.step_s / stats.steps,
+               runner.model().backend().is_device()
+                   ? fmt::format(" ({:.2f} ms of it waiting for the device)", 1e3 * stats.wait_s / stats.steps)
+                   : std::string());
+  stats = StepStats{};
 }
 
 }  // namespace tandem::service
