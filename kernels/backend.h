@@ -196,6 +196,22 @@ class Backend {
     CHECK(false, "backend {} does not support half-precision KV caches", name());
   }
 
+  // ---- Mixture-of-experts row plumbing (worker/model/moe_block.cc). All pointers backend memory.
+  // dst[dst_rows[i], :] += weights[i] * src[i, :] for i < n, rows of `dim` floats. The dst_rows of
+  // one call are distinct (callers split repeats into several calls), so additions to a row happen
+  // in the callers' order and results do not depend on the backend's scheduling.
+  virtual void add_rows_weighted(const float* src, int64_t dim, const int32_t* dst_rows, const float* weights,
+                                 int64_t n, float* dst) {
+    for (int64_t i = 0; i < n; ++i) {
+      float* o = dst + static_cast<int64_t>(dst_rows[i]) * dim;
+      const float* x = src + i * dim;
+      for (int64_t d = 0; d < dim; ++d) o[d] += weights[i] * x[d];
+    }
+  }
+  virtual void fill_zero(void* p, size_t bytes) {
+    if (bytes) std::memset(p, 0, bytes);
+  }
+
   // ---- Sampling where the logits are (kernels/sample_rows.h has the semantics). logits
   // [rows, vocab], rows, edits and out are backend memory; the edits' `raw` fields are written and
   // the edited rows keep their edits. A device backend returns only what `out` holds to the host.

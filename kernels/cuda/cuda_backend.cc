@@ -110,6 +110,18 @@ class CudaBackend final : public Backend {
     cuda::gather_rows(src, dim, rows, n, dst, stream_);
     CUDA_LAUNCHED();
   }
+  void add_rows_weighted(const float* src, int64_t dim, const int32_t* dst_rows, const float* weights, int64_t n,
+                         float* dst) override {
+    if (n <= 0) return;
+    enter();
+    cuda::add_rows_weighted(src, dim, dst_rows, weights, n, dst, stream_);
+    CUDA_LAUNCHED();
+  }
+  void fill_zero(void* p, size_t bytes) override {
+    if (!bytes) return;
+    enter();
+    CUDA_OK(cudaMemsetAsync(p, 0, bytes, stream_));
+  }
   void synchronize() override {
     enter();
     CUDA_OK(cudaStreamSynchronize(stream_));

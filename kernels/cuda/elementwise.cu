@@ -122,6 +122,14 @@ __global__ void gather_rows_kernel(const float* src, int64_t dim, const int32_t*
   for (int64_t j = threadIdx.x; j < dim; j += blockDim.x) dst[i * dim + j] = s[j];
 }
 
+__global__ void add_rows_weighted_kernel(const float* src, int64_t dim, const int32_t* dst_rows, const float* weights,
+                                         float* dst) {
+  const int64_t i = blockIdx.x;
+  const float w = weights[i];
+  float* o = dst + static_cast<int64_t>(dst_rows[i]) * dim;
+  for (int64_t j = threadIdx.x; j < dim; j += blockDim.x) o[j] += w * src[i * dim + j];
+}
+
 template <typename T>
 __device__ T from_float(float f);
 template <>
@@ -195,6 +203,12 @@ void to_bf16(const float* x, int64_t n, uint16_t* out, cudaStream_t s) {
 void gather_rows(const float* src, int64_t dim, const int32_t* rows, int64_t n, float* dst, cudaStream_t s) {
   if (n <= 0) return;
   gather_rows_kernel<<<static_cast<unsigned>(n), row_threads(dim), 0, s>>>(src, dim, rows, dst);
+}
+
+void add_rows_weighted(const float* src, int64_t dim, const int32_t* dst_rows, const float* weights, int64_t n,
+                       float* dst, cudaStream_t s) {
+  if (n <= 0) return;
+  add_rows_weighted_kernel<<<static_cast<unsigned>(n), row_threads(dim), 0, s>>>(src, dim, dst_rows, weights, dst);
 }
 
 void store_kv(CacheType t, void* k_cache, void* v_cache, const float* k, const float* v, const int32_t* slots,

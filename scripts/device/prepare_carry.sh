@@ -8,10 +8,12 @@
 #            tandem_cuda_ops_test),
 #            gen_llama8b_shape.py and gen_moe_checkpoint.py (its --tokenizer-only makes the
 #            checkpoint's tokenizer there);
+#   phase moe: moe_check.sh's call (issue #7: MoE on CUDA, TP and EP over NCCL): the bundle (tandem,
+#            tandem_cuda_ops_test), moe_check.py, gen_moe_checkpoint.py and moe_reference.py;
 #   phase 8b: one call without the default model: the bundle, gen_llama8b_shape.py and
 #            hf_compare.py (kernel tests, then the Llama-3-8B-shape timing and transformers check).
 # The split exists because one call carries at most 64 MiB and the default model is 94 MiB.
-# Usage: scripts/device/prepare_carry.sh 1|2|8b|serving BUILD_DIR [DEST]
+# Usage: scripts/device/prepare_carry.sh 1|2|8b|serving|moe BUILD_DIR [DEST]
 # Then: run(command="bash .devcarry/cuda_check.sh", carry=[".devcarry"]) once per phase, phase 2
 # right after phase 1 (the machine stays warm about 30 s).
 set -euo pipefail
@@ -26,6 +28,16 @@ split_bytes=$((40 * 1024 * 1024))
 rm -rf "$dest"
 mkdir -p "$dest"
 cp "$here/cuda_check.sh" "$dest/"
+if [[ $phase == moe ]]; then
+  tmp=$(mktemp -d)
+  "$root/deploy/bundle.sh" "$build" "$tmp/bundle" tandem tandem_cuda_ops_test
+  tar -czf "$dest/bundle.tar.gz" -C "$tmp" bundle
+  rm -rf "$tmp"
+  cp "$here/moe_check.sh" "$here/moe_check.py" "$root/scripts/gen_moe_checkpoint.py" "$root/tests/support/moe_reference.py" \
+    "$dest/"
+  du -sh "$dest"/*
+  exit 0
+fi
 if [[ $phase == serving ]]; then
   tmp=$(mktemp -d)
   "$root/deploy/bundle.sh" "$build" "$tmp/bundle" tandem tandem_cuda_bench tandem_cuda_ops_test

@@ -90,6 +90,12 @@ class LlamaModel {
   void moe_mlp(int layer, const BLayer::Moe& m, const float* x, int64_t T, float* out);
   // One MLP (gate_up → SiLU·mul → down) on n rows.
   void mlp_rows(const BLinear& gate_up, const BLinear& down, const float* x, int64_t n, float* y);
+  // moe_mlp's pieces: upload this layer's row lists; run one local expert on rows [begin, end) of
+  // the uploaded list and add weight × output into dst at the same rows; the expert-parallel
+  // dispatch, compute and combine.
+  void moe_upload_lists();
+  void moe_run_expert(const BLayer::Moe& m, int local, const float* src, int64_t begin, int64_t end, float* dst);
+  void moe_expert_parallel(const BLayer::Moe& m, const float* x, int64_t T, float* out);
   void linear(const float* x, int64_t m, const BLinear& lin, float* y);
   // Both return true when a buffer moved (captured steps then point at freed memory).
   bool ensure_scratch(int64_t tokens);

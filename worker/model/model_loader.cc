@@ -28,10 +28,6 @@ StatusOr<LoadedModel> load_model(const std::string& path, kernels::Backend& back
     return not_found("model path '{}' does not exist (expected a .gguf file or a Hugging Face "
                      "directory with config.json and *.safetensors)", path);
   }
-  if (config.num_experts > 0 && backend.is_device()) {
-    return unimplemented("{}: mixture-of-experts models run on --device cpu for now (the expert kernels and "
-                         "device-side routing are not written for {})", path, backend.name());
-  }
   TpShard shard = whole_model(config);
   if (group && group->size() > 1) {
     ASSIGN_OR_RETURN(shard, plan_tp_shard(config, group->rank(), group->size(), expert_parallel));
