@@ -342,11 +342,15 @@ class CudaBackend final : public Backend {
       CUDA_LAUNCHED();
       return;
     }
-    // Decode rows of 16-bit caches go to the GQA-sharing kernel unless TANDEM_ATTN_DECODE=legacy
-    // (read per call, so a benchmark can time both in one process; a captured step keeps the
-    // kernel it was captured with).
-    const char* pick = std::getenv("TANDEM_ATTN_DECODE");
-    const bool fast = cuda::decode_attention_supported(t, b.head_dim) && !(pick && std::string_view(pick) == "legacy");
+    // Decode rows of 16-bit caches go to the GQA-sharing kernels (decode_attention.cu).
+    // TANDEM_ATTN_DECODE=legacy|registers picks the per-(row, head) kernel or the register-load
+    // variant instead (read per call, so a benchmark can time each in one process; a captured
+    // step keeps the kernel it was captured with).
+    const char* pick_env = std::getenv("TANDEM_ATTN_DECODE");
+    const std::string_view pick = pick_env ? pick_env : "";
+    const bool fast = cuda::decode_attention_supported(t, b.head_dim) && pick != "legacy";
+    const cuda::DecodeKernel kind =
+        pick == "registers" ? cuda::DecodeKernel::kRegisters : cuda::DecodeKernel::kPipelined;
     // Split-KV when the blocks of the launch give fewer than ~4 per SM; each split keeps at least
     // min_chunk keys. max_ctx_len may be a bound (captured steps round it up): the kernels divide
     // each row's own keys evenly over the splits, so the split count is all that the bound fixes.
@@ -359,7 +363,7 @@ class CudaBackend final : public Backend {
     if (blocks < want) {
       const int64_t by_keys = (b.max_ctx_len + min_chunk - 1) / min_chunk;
       splits = static_cast<int>(std::min<int64_t>((want + blocks - 1) / blocks, by_keys));
-      splits = std::clamp(splits, 1, 64);
+      splits = std::clamp(splits, 1, cuda::kMaxAttentionSplits);
     }
     a.num_splits = splits;
     a.min_chunk = min_chunk;
@@ -376,8 +380,8 @@ class CudaBackend final : public Backend {
       a.part_ml = attn_scratch_ + static_cast<size_t>(rows_heads) * splits * b.head_dim;
     }
     if (fast) {
-      CHECK(cuda::decode_attention(t, a, stream_), "CUDA decode attention launch failed (head_dim {}, {} splits)",
-            b.head_dim, splits);
+      CHECK(cuda::decode_attention(t, a, kind, stream_),
+            "CUDA decode attention launch failed (head_dim {}, {} splits)", b.head_dim, splits);
     } else {
       CHECK(cuda::attention(t, a, stream_), "CUDA attention: head_dim {} is not supported (at most 256)",
             b.head_dim);

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Decode-attention check on the GPU machine (device tool), from the repository root, over what
-# scripts/device/prepare_attn_carry.sh put in .devcarry-attn/. Builds nothing. Steps, each
+# scripts/device/prepare_attn_carry.sh put in its folder (.devcarry-attn/). Builds nothing. Steps, each
 # time-boxed, full logs in $OUT, summary and tables last:
 #   1. the CUDA kernel tests (all of tandem_cuda_ops_test, or TANDEM_OPS_FILTER);
 #   2. decode attention alone on the Llama-3-8B shape, per-(row, head) kernel ("legacy") against
-#      the GQA kernel ("fast"), batch 1/32/128/256 at context 1K and 2K (TANDEM_BENCH_ATTN=1);
+#      the GQA kernels ("registers", "pipelined"), batch 1/32/128/256 at context 1K and 2K
+#      (TANDEM_BENCH_ATTN=1);
 #   3. a random-weight Llama-3-8B-shaped checkpoint (gen_llama8b_shape.py, torch) and its decode
-#      steps at context 1K, batch 1/32/128/256, captured graphs, both kernels in one process;
+#      steps at context 1K, batch 1/32/128/256, captured graphs, each kernel in one process;
 #   4. when model.part1 is carried: the bundle and that half of the default model are stashed
 #      under build-attn-stash/ (ignored, kept on a warm machine); when model.part2 is carried
 #      (the next call, right after): the model is joined and tandem_cuda_model_test runs.
@@ -14,7 +15,7 @@
 set -uo pipefail
 OUT=${OUT:-/tmp/tandem-out}
 mkdir -p "$OUT"
-carry=.devcarry-attn
+carry=$(dirname "${BASH_SOURCE[0]}")  # .devcarry-attn (or a second carry folder)
 stash=build-attn-stash
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 declare -a summary=()
@@ -50,15 +51,15 @@ if [[ ${TANDEM_ONLY_MODEL:-0} != 1 ]]; then
   step "kernel tests (tandem_cuda_ops_test ${TANDEM_OPS_FILTER:-all})" ops_test.log timeout 200 \
     "$bin/tandem_cuda_ops_test" --gtest_color=no --gtest_filter="${TANDEM_OPS_FILTER:-*}"
   grep -E "^\[  (FAILED|PASSED|     OK) |rel error .*e-0[0-3]" "$OUT/ops_test.log" | head -n 40
-  step "decode attention alone, legacy vs fast" attn_bench.log timeout 90 \
-    env TANDEM_BENCH_ATTN=1 TANDEM_BENCH_VARIANTS=legacy,fast "$bin/tandem_cuda_bench"
+  step "decode attention alone, 3 kernels" attn_bench.log timeout 90 \
+    env TANDEM_BENCH_ATTN=1 TANDEM_BENCH_VARIANTS=legacy,registers,pipelined "$bin/tandem_cuda_bench"
   if [[ ${TANDEM_SKIP_8B:-0} != 1 ]]; then
     ck=/tmp/llama8b-shape
     [[ -f $ck/model.safetensors ]] ||
       step "generate Llama-3-8B-shaped checkpoint" gen_8b.log timeout 150 python3 "$carry/gen_llama8b_shape.py" "$ck"
-    step "decode steps, 8B shape, ctx 1K, legacy vs fast" bench_8b.log timeout "${TANDEM_8B_TIMEOUT:-240}" \
+    step "decode steps, 8B shape, ctx 1K, by kernel" bench_8b.log timeout "${TANDEM_8B_TIMEOUT:-240}" \
       env TANDEM_BENCH_CTX=1024 TANDEM_BENCH_BATCHES=${TANDEM_BENCH_BATCHES:-1,32,128,256} \
-      TANDEM_BENCH_VARIANTS=legacy,fast TANDEM_BENCH_PREFILL=${TANDEM_BENCH_PREFILL:-0} TANDEM_BENCH_PLAIN=0 \
+      TANDEM_BENCH_VARIANTS=${TANDEM_BENCH_VARIANTS:-legacy,registers,pipelined} TANDEM_BENCH_PREFILL=${TANDEM_BENCH_PREFILL:-0} TANDEM_BENCH_PLAIN=0 \
       "$bin/tandem_cuda_bench" "$ck" bf16
   fi
 fi

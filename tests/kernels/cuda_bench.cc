@@ -7,7 +7,7 @@
 //   16-bit cache puts prefill attention on tensor cores).
 // A second argument limits the KV types: f32, bf16 or both (default).
 // Environment: TANDEM_BENCH_CTX / TANDEM_BENCH_BATCHES pick the decode shapes;
-// TANDEM_BENCH_VARIANTS=legacy,fast times each decode shape once per value of TANDEM_ATTN_DECODE
+// TANDEM_BENCH_VARIANTS=legacy,registers,pipelined times each decode shape once per value of TANDEM_ATTN_DECODE
 // (the CUDA backend's decode-attention kernel choice) in one process; TANDEM_BENCH_PREFILL=0 and
 // TANDEM_BENCH_PLAIN=0 skip the prefills and the uncaptured steps; TANDEM_BENCH_ATTN=1 times only
 // decode attention itself on the Llama-3-8B shape (no model needed) and exits.
@@ -142,9 +142,9 @@ void attention_bench(kernels::Backend& be, double bw) {
   CUDA_OK(cudaEventCreate(&e0));
   CUDA_OK(cudaEventCreate(&e1));
   std::vector<std::string> variants = split_list(std::getenv("TANDEM_BENCH_VARIANTS"));
-  if (variants.empty()) variants = {"legacy", "fast"};
+  if (variants.empty()) variants = {"legacy", "registers", "pipelined"};
   fmt::print("\n=== decode attention alone, Llama-3-8B shape (32/8 heads, head_dim 128, bf16 KV) ===\n");
-  fmt::print("{:>5} {:>6} {:>8} {:>12} {:>10} {:>12} {:>16}\n", "ctx", "batch", "kernel", "us/layer", "GB/s",
+  fmt::print("{:>5} {:>6} {:>10} {:>12} {:>10} {:>12} {:>16}\n", "ctx", "batch", "kernel", "us/layer", "GB/s",
              "% of copy", "x32 layers (ms)");
   for (int ctx : {1024, 2048})
   for (int batch : {1, 32, 128, 256}) {
@@ -175,11 +175,42 @@ void attention_bench(kernels::Backend& be, double bw) {
         if (i >= 5) us.push_back(t * 1e3);
       }
       const double t = median(us);
-      fmt::print("{:>5} {:>6} {:>8} {:>12.1f} {:>10.0f} {:>11.0f}% {:>16.2f}\n", ctx, batch, v, t, bytes / (t * 1e3),
+      fmt::print("{:>5} {:>6} {:>10} {:>12.1f} {:>10.0f} {:>11.0f}% {:>16.2f}\n", ctx, batch, v, t, bytes / (t * 1e3),
                  100.0 * bytes / (t * 1e3) / bw, t * layers / 1e3);
     }
   }
   unsetenv("TANDEM_ATTN_DECODE");
+  // Prefill attention (tensor-core kernel) on one causal prompt, for the prefill gap: its share
+  // of a prefill against the GEMMs'.
+  fmt::print("prefill attention (flash_attention.cu), one causal prompt:\n");
+  fmt::print("{:>6} {:>12} {:>10} {:>16}\n", "tokens", "us/layer", "TFLOP/s", "x32 layers (ms)");
+  for (int len : {1024, 4096}) {
+    kernels::BackendBuffer pq(be, size_t{4} * len * nh * hd), po(be, size_t{4} * len * nh * hd),
+        idx(be, size_t{4} * (5 + len));
+    std::vector<float> hpq(static_cast<size_t>(len) * nh * hd);
+    for (auto& x : hpq) x = d(rng);
+    be.copy_to_backend(pq.get(), hpq.data(), hpq.size() * 4);
+    std::vector<int32_t> arr = {0, len, len, 0, len};  // q_offsets, ctx_lens, slot_offsets
+    for (int j = 0; j < len; ++j) arr.push_back(j);
+    be.copy_to_backend(idx.get(), arr.data(), arr.size() * 4);
+    const int32_t* p = idx.as<int32_t>();
+    kernels::AttentionBatch ab;
+    ab.num_seqs = 1, ab.q_offsets = p, ab.ctx_lens = p + 2, ab.slot_offsets = p + 3, ab.slots = p + 5;
+    ab.n_heads = nh, ab.n_kv_heads = nkv, ab.head_dim = hd, ab.scale = 1.0f / std::sqrt(float(hd));
+    ab.total_q = len, ab.max_q_len = len, ab.max_ctx_len = len;
+    std::vector<double> us;
+    for (int i = 0; i < 12; ++i) {
+      CUDA_OK(cudaEventRecord(e0, stream));
+      be.attention_half(DType::kBF16, pq.as<float>(), kc.get(), vc.get(), ab, po.as<float>());
+      CUDA_OK(cudaEventRecord(e1, stream));
+      CUDA_OK(cudaEventSynchronize(e1));
+      float t = 0;
+      CUDA_OK(cudaEventElapsedTime(&t, e0, e1));
+      if (i >= 2) us.push_back(t * 1e3);
+    }
+    const double t = median(us), flops = 4.0 * nh * hd * double(len) * (len + 1) / 2;
+    fmt::print("{:>6} {:>12.1f} {:>10.1f} {:>16.2f}\n", len, t, flops / (t * 1e-6) / 1e12, t * layers / 1e3);
+  }
 }
 
 int run(int argc, char** argv) {
@@ -325,10 +356,10 @@ int run(int argc, char** argv) {
   }
   fmt::print("decode steps, context {} per sequence; 'plain' launches every kernel, 'graph' replays a captured step\n",
              ctx);
-  fmt::print("{:>4} {:>6} {:>8} {:>15} {:>15} {:>12} {:>16} {:>12}\n", "KV", "batch", "attn", "plain ms/step",
+  fmt::print("{:>4} {:>6} {:>10} {:>15} {:>15} {:>12} {:>16} {:>12}\n", "KV", "batch", "attn", "plain ms/step",
              "graph ms/step", "graph tok/s", "memory floor ms", "% of floor");
   for (const auto& r : results) {
-    fmt::print("{:>4} {:>6} {:>8} {:>15.3f} {:>15.3f} {:>12.0f} {:>16.3f} {:>11.0f}%\n", dtype_name(r.kv), r.batch,
+    fmt::print("{:>4} {:>6} {:>10} {:>15.3f} {:>15.3f} {:>12.0f} {:>16.3f} {:>11.0f}%\n", dtype_name(r.kv), r.batch,
                r.variant, r.plain_ms, r.graph_ms, r.batch * 1e3 / r.graph_ms, r.floor_ms,
                100.0 * r.floor_ms / r.graph_ms);
   }

@@ -412,8 +412,8 @@ TEST_F(CudaAttention, SplitKvUnderContextBound) {
 // The GQA decode kernel (16-bit caches, head_dim 64 / 128, max_q_len < 16): batches from 1 to 300
 // rows, ragged contexts including 1 and lengths that are no multiple of its 8-key steps or
 // 256-slot tiles, GQA ratios 1, 2, 3 (padded to 4), 4, 6, 8 and 16 (two blocks per KV head), a
-// few rows per sequence (chunk tails), with and without a captured step's rounded-up bound.
-// TANDEM_ATTN_DECODE=legacy would route these to the per-(row, head) kernel instead.
+// few rows per sequence (chunk tails), with and without a captured step's rounded-up bound; both
+// variants (the cp.async-pipelined default and the register-load one, picked by TANDEM_ATTN_DECODE).
 TEST_F(CudaAttention, GqaDecodeRaggedBatches) {
   std::mt19937 rng(5);
   auto ragged = [&](int batch, int max_ctx) {
@@ -435,14 +435,18 @@ TEST_F(CudaAttention, GqaDecodeRaggedBatches) {
       {{{4, 700}, {1, 1}, {7, 7}, {15, 520}}, 16, 2, 64},
       {{{3, 300}, {2, 2}, {1, 65}}, 32, 8, 128},
   };
-  for (const AttnCase& c : cases) {
-    for (int bound : {0, 8192}) {
-      SCOPED_TRACE(describe(c) + fmt::format(" bound {}", bound));
-      std::printf("%s bound %d\n", describe(c).substr(0, 160).c_str(), bound);
-      Problem p = make_problem(rng, c.seqs, c.n_heads, c.n_kv_heads, c.head_dim);
-      check_attention(p, bound);
+  for (const char* kernel : {"pipelined", "registers"}) {
+    setenv("TANDEM_ATTN_DECODE", kernel, 1);
+    for (const AttnCase& c : cases) {
+      for (int bound : {0, 8192}) {
+        SCOPED_TRACE(fmt::format("{} kernel, {} bound {}", kernel, describe(c), bound));
+        std::printf("%s: %s bound %d\n", kernel, describe(c).substr(0, 160).c_str(), bound);
+        Problem p = make_problem(rng, c.seqs, c.n_heads, c.n_kv_heads, c.head_dim);
+        check_attention(p, bound);
+      }
     }
   }
+  unsetenv("TANDEM_ATTN_DECODE");
 }
 
 // The per-(row, head) kernel still serves 16-bit decode rows when asked (TANDEM_ATTN_DECODE=legacy,
