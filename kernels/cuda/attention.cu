@@ -115,13 +115,15 @@ __global__ void __launch_bounds__(kWarps * 32) attention_kernel(AttentionArgs a)
 }
 
 // One block per (row, head): out = sum_s part_o[s] e^(m_s - M) / sum_s l_s e^(m_s - M). The
-// per-split weights are computed once into shared memory (splits <= kMaxAttentionSplits).
+// per-split weights are computed once into shared memory (splits <= kMaxAttentionSplits). The
+// sums run in split order and end in a division, as a one-split launch does, so a captured step
+// (more splits, most of them empty) gives bit-identical results to a plain one.
 __global__ void merge_splits_kernel(AttentionArgs a) {
   const int64_t oi = static_cast<int64_t>(blockIdx.x) * a.n_heads + blockIdx.y;
   const int S = a.num_splits, D = a.head_dim;
   const float* ml = a.part_ml + oi * S * 2;
   __shared__ float w[kMaxAttentionSplits];
-  __shared__ float s_inv_l;
+  __shared__ float s_l;
   float M = -INFINITY;
   for (int s = 0; s < S; ++s) {
     if (ml[2 * s + 1] > 0.0f) M = fmaxf(M, ml[2 * s]);
@@ -130,14 +132,18 @@ __global__ void merge_splits_kernel(AttentionArgs a) {
   __syncthreads();
   if (threadIdx.x == 0) {
     float L = 0.0f;
-    for (int s = 0; s < S; ++s) L += ml[2 * s + 1] * w[s];
-    s_inv_l = 1.0f / L;
+    for (int s = 0; s < S; ++s) {
+      if (w[s] > 0.0f) L += ml[2 * s + 1] * w[s];
+    }
+    s_l = L;
   }
   __syncthreads();
   for (int d = threadIdx.x; d < D; d += blockDim.x) {
     float o = 0.0f;
-    for (int s = 0; s < S; ++s) o += a.part_o[(oi * S + s) * D + d] * w[s];
-    a.out[oi * D + d] = o * s_inv_l;
+    for (int s = 0; s < S; ++s) {
+      if (w[s] > 0.0f) o += a.part_o[(oi * S + s) * D + d] * w[s];
+    }
+    a.out[oi * D + d] = o / s_l;
   }
 }
 

@@ -61,8 +61,8 @@ void merge_attention_splits(const AttentionArgs& a, cudaStream_t s);
 // read once per query row. Same arguments and split semantics as attention() (num_splits in
 // [1, 64], part buffers used when num_splits > 1); the launch has total_q ×
 // decode_attention_blocks_per_row(..) × num_splits blocks. Returns false when unsupported.
-// kRegisters loads each warp's keys straight into registers; kPipelined streams the block's keys
-// through a 3-stage shared-memory ring with cp.async (more bytes in flight, fewer registers).
+// kRegisters loads each warp's keys straight into registers (the faster, the default);
+// kPipelined streams the block's keys through a 3-stage shared-memory ring with cp.async.
 enum class DecodeKernel { kRegisters, kPipelined };
 bool decode_attention_supported(CacheType t, int head_dim);
 int decode_attention_blocks_per_row(int n_heads, int n_kv_heads);

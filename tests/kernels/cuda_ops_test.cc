@@ -413,7 +413,7 @@ TEST_F(CudaAttention, SplitKvUnderContextBound) {
 // rows, ragged contexts including 1 and lengths that are no multiple of its 8-key steps or
 // 256-slot tiles, GQA ratios 1, 2, 3 (padded to 4), 4, 6, 8 and 16 (two blocks per KV head), a
 // few rows per sequence (chunk tails), with and without a captured step's rounded-up bound; both
-// variants (the cp.async-pipelined default and the register-load one, picked by TANDEM_ATTN_DECODE).
+// variants (the register-load default and the cp.async-pipelined one, picked by TANDEM_ATTN_DECODE).
 TEST_F(CudaAttention, GqaDecodeRaggedBatches) {
   std::mt19937 rng(5);
   auto ragged = [&](int batch, int max_ctx) {
