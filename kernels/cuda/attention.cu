@@ -6,6 +6,8 @@
 // merges the splits; each row sizes its split chunks from its own context length. Prefill with
 // 16-bit caches goes to flash_attention.cu (tensor cores); this kernel serves decode, f32 caches
 // and odd head sizes.
+// 16-bit decode rows with head_dim 64 or 128 go to decode_attention.cu (GQA-sharing kernels);
+// the split merge below serves both.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -112,27 +114,46 @@ __global__ void __launch_bounds__(kWarps * 32) attention_kernel(AttentionArgs a)
   }
 }
 
-// One block per (row, head): out = sum_s part_o[s] e^(m_s - M) / sum_s l_s e^(m_s - M).
+// One block per (row, head): out = sum_s part_o[s] e^(m_s - M) / sum_s l_s e^(m_s - M). The
+// per-split weights are computed once into shared memory (splits <= kMaxAttentionSplits). The
+// sums run in split order and end in a division, as a one-split launch does, so a captured step
+// (more splits, most of them empty) gives bit-identical results to a plain one.
 __global__ void merge_splits_kernel(AttentionArgs a) {
   const int64_t oi = static_cast<int64_t>(blockIdx.x) * a.n_heads + blockIdx.y;
   const int S = a.num_splits, D = a.head_dim;
   const float* ml = a.part_ml + oi * S * 2;
+  __shared__ float w[kMaxAttentionSplits];
+  __shared__ float s_l;
   float M = -INFINITY;
   for (int s = 0; s < S; ++s) {
     if (ml[2 * s + 1] > 0.0f) M = fmaxf(M, ml[2 * s]);
   }
-  float L = 0.0f;
-  for (int s = 0; s < S; ++s) {
-    if (ml[2 * s + 1] > 0.0f) L += ml[2 * s + 1] * expf(ml[2 * s] - M);
+  for (int s = threadIdx.x; s < S; s += blockDim.x) w[s] = ml[2 * s + 1] > 0.0f ? expf(ml[2 * s] - M) : 0.0f;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    float L = 0.0f;
+    for (int s = 0; s < S; ++s) {
+      if (w[s] > 0.0f) L += ml[2 * s + 1] * w[s];
+    }
+    s_l = L;
   }
+  __syncthreads();
   for (int d = threadIdx.x; d < D; d += blockDim.x) {
     float o = 0.0f;
     for (int s = 0; s < S; ++s) {
-      if (ml[2 * s + 1] > 0.0f) o += a.part_o[(oi * S + s) * D + d] * expf(ml[2 * s] - M);
+      if (w[s] > 0.0f) o += a.part_o[(oi * S + s) * D + d] * w[s];
     }
-    a.out[oi * D + d] = o / L;
+    a.out[oi * D + d] = o / s_l;
   }
 }
+
+}  // namespace
+
+void merge_attention_splits(const AttentionArgs& a, cudaStream_t s) {
+  merge_splits_kernel<<<dim3(static_cast<unsigned>(a.total_q), static_cast<unsigned>(a.n_heads)), 64, 0, s>>>(a);
+}
+
+namespace {
 
 template <typename T>
 bool launch_typed(const AttentionArgs& a, cudaStream_t s) {
@@ -148,9 +169,7 @@ bool launch_typed(const AttentionArgs& a, cudaStream_t s) {
   } else {
     return false;
   }
-  if (a.num_splits > 1) {
-    merge_splits_kernel<<<dim3(static_cast<unsigned>(a.total_q), static_cast<unsigned>(a.n_heads)), 64, 0, s>>>(a);
-  }
+  if (a.num_splits > 1) merge_attention_splits(a, s);
   return true;
 }
 
@@ -158,6 +177,7 @@ bool launch_typed(const AttentionArgs& a, cudaStream_t s) {
 
 bool attention(CacheType t, const AttentionArgs& a, cudaStream_t s) {
   if (a.total_q <= 0) return true;
+  if (a.num_splits < 1 || a.num_splits > kMaxAttentionSplits) return false;
   switch (t) {
     case CacheType::kF32: return launch_typed<float>(a, s);
     case CacheType::kF16: return launch_typed<__half>(a, s);

@@ -3,8 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -375,21 +377,35 @@ class CudaBackend final : public Backend {
       CUDA_LAUNCHED();
       return;
     }
-    // Split-KV when rows × heads give fewer than ~4 blocks per SM; each split keeps >= 32 keys.
-    // max_ctx_len may be a bound (captured steps round it up): the kernel divides each row's own
-    // keys evenly over the splits, so the split count is all that the bound fixes.
-    const int64_t blocks = static_cast<int64_t>(b.total_q) * b.n_heads;
+    // Decode rows of 16-bit caches go to the GQA-sharing kernel (decode_attention.cu), its
+    // register-load variant: 78-83% of the copy bandwidth at batch 128-256 on an H200 against
+    // 62-67% for the cp.async-pipelined one. TANDEM_ATTN_DECODE=pipelined|legacy picks the other
+    // variant or the per-(row, head) kernel (read per call, so a benchmark can time each in one
+    // process; a captured step keeps the kernel it was captured with).
+    const char* pick_env = std::getenv("TANDEM_ATTN_DECODE");
+    const std::string_view pick = pick_env ? pick_env : "";
+    const bool fast = cuda::decode_attention_supported(t, b.head_dim) && pick != "legacy";
+    const cuda::DecodeKernel kind =
+        pick == "pipelined" ? cuda::DecodeKernel::kPipelined : cuda::DecodeKernel::kRegisters;
+    // Split-KV when the blocks of the launch give fewer than ~4 per SM; each split keeps at least
+    // min_chunk keys. max_ctx_len may be a bound (captured steps round it up): the kernels divide
+    // each row's own keys evenly over the splits, so the split count is all that the bound fixes.
+    const int64_t blocks =
+        static_cast<int64_t>(b.total_q) * (fast ? cuda::decode_attention_blocks_per_row(b.n_heads, b.n_kv_heads)
+                                                : b.n_heads);
+    const int min_chunk = fast ? kDecodeMinChunk : kMinChunk;
     const int64_t want = 4ll * num_sms_;
     int splits = 1;
     if (blocks < want) {
-      const int64_t by_keys = (b.max_ctx_len + kMinChunk - 1) / kMinChunk;
+      const int64_t by_keys = (b.max_ctx_len + min_chunk - 1) / min_chunk;
       splits = static_cast<int>(std::min<int64_t>((want + blocks - 1) / blocks, by_keys));
-      splits = std::clamp(splits, 1, 64);
+      splits = std::clamp(splits, 1, cuda::kMaxAttentionSplits);
     }
     a.num_splits = splits;
-    a.min_chunk = kMinChunk;
+    a.min_chunk = min_chunk;
     if (splits > 1) {
-      const size_t need = static_cast<size_t>(blocks) * splits * (b.head_dim + 2) * sizeof(float);
+      const int64_t rows_heads = static_cast<int64_t>(b.total_q) * b.n_heads;
+      const size_t need = static_cast<size_t>(rows_heads) * splits * (b.head_dim + 2) * sizeof(float);
       if (need > attn_bytes_) {
         ++scratch_generation_;
         if (attn_scratch_) free(attn_scratch_);
@@ -397,15 +413,23 @@ class CudaBackend final : public Backend {
         attn_bytes_ = need;
       }
       a.part_o = attn_scratch_;
-      a.part_ml = attn_scratch_ + static_cast<size_t>(blocks) * splits * b.head_dim;
+      a.part_ml = attn_scratch_ + static_cast<size_t>(rows_heads) * splits * b.head_dim;
     }
-    CHECK(cuda::attention(t, a, stream_), "CUDA attention: head_dim {} is not supported (at most 256)", b.head_dim);
+    if (fast) {
+      CHECK(cuda::decode_attention(t, a, kind, stream_),
+            "CUDA decode attention launch failed (head_dim {}, {} splits)", b.head_dim, splits);
+    } else {
+      CHECK(cuda::attention(t, a, stream_), "CUDA attention: head_dim {} is not supported (at most 256)",
+            b.head_dim);
+    }
     CUDA_LAUNCHED();
   }
 
   static constexpr size_t kCublasWorkspace = size_t{32} << 20;
   static constexpr int kFlashMinQ = 16;  // max_q_len from which prefill attention uses tensor cores
-  static constexpr int kMinChunk = 32;   // fewest keys per decode split
+  static constexpr int kMinChunk = 32;   // fewest keys per split of the per-(row, head) kernel
+  // Fewest keys per split of the GQA decode kernel: two iterations of its 4 warps × 8 keys.
+  static constexpr int kDecodeMinChunk = 64;
   struct Capture {
     cudaGraphExec_t exec;
     uint64_t generation;

@@ -57,8 +57,24 @@ struct AttentionArgs {
   float* part_ml;
   float* out;  // [total_q, n_heads * head_dim]
 };
-// Returns false when head_dim is unsupported (> 256 or not a multiple of 32... see attention.cu).
+constexpr int kMaxAttentionSplits = 64;
+// Returns false when head_dim is unsupported (> 256) or num_splits is outside [1, 64].
 bool attention(CacheType t, const AttentionArgs& a, cudaStream_t s);
+// The second pass of a split launch: out from part_o / part_ml (one block per row and head).
+void merge_attention_splits(const AttentionArgs& a, cudaStream_t s);
+
+// ---- decode attention (decode_attention.cu) ----
+// Decode-shaped rows (few queries per sequence) on 16-bit caches with head_dim 64 or 128: one
+// block per (row, KV head, split) serves the KV head's whole query group, so each cached row is
+// read once per query row. Same arguments and split semantics as attention() (num_splits in
+// [1, 64], part buffers used when num_splits > 1); the launch has total_q ×
+// decode_attention_blocks_per_row(..) × num_splits blocks. Returns false when unsupported.
+// kRegisters loads each warp's keys straight into registers (the faster, the default);
+// kPipelined streams the block's keys through a 3-stage shared-memory ring with cp.async.
+enum class DecodeKernel { kRegisters, kPipelined };
+bool decode_attention_supported(CacheType t, int head_dim);
+int decode_attention_blocks_per_row(int n_heads, int n_kv_heads);
+bool decode_attention(CacheType t, const AttentionArgs& a, DecodeKernel k, cudaStream_t s);
 
 // ---- prefill attention on tensor cores (flash_attention.cu) ----
 // Same semantics as attention() (num_splits and the part buffers unused); max_q_len sizes the

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <numeric>
 #include <random>
 
@@ -406,6 +407,63 @@ TEST_F(CudaAttention, SplitKvUnderContextBound) {
       check_attention(p, bound);
     }
   }
+}
+
+// The GQA decode kernel (16-bit caches, head_dim 64 / 128, max_q_len < 16): batches from 1 to 300
+// rows, ragged contexts including 1 and lengths that are no multiple of its 8-key steps or
+// 256-slot tiles, GQA ratios 1, 2, 3 (padded to 4), 4, 6, 8 and 16 (two blocks per KV head), a
+// few rows per sequence (chunk tails), with and without a captured step's rounded-up bound; both
+// variants (the register-load default and the cp.async-pipelined one, picked by TANDEM_ATTN_DECODE).
+TEST_F(CudaAttention, GqaDecodeRaggedBatches) {
+  std::mt19937 rng(5);
+  auto ragged = [&](int batch, int max_ctx) {
+    std::uniform_int_distribution<int> len(1, max_ctx);
+    std::vector<Seq> seqs;
+    for (int i = 0; i < batch; ++i) seqs.push_back({1, i == 0 ? 1 : len(rng)});
+    return seqs;
+  };
+  const std::vector<AttnCase> cases = {
+      {{{1, 1}}, 32, 8, 128},
+      {{{1, 257}}, 8, 8, 128},
+      {{{1, 1000}, {1, 9}, {1, 4099}}, 16, 8, 64},
+      {ragged(7, 3000), 12, 4, 128},
+      {ragged(32, 1100), 32, 8, 128},
+      {ragged(200, 1100), 32, 8, 128},
+      {ragged(300, 600), 8, 1, 64},
+      {ragged(64, 700), 24, 4, 64},
+      {ragged(17, 900), 32, 2, 128},
+      {{{4, 700}, {1, 1}, {7, 7}, {15, 520}}, 16, 2, 64},
+      {{{3, 300}, {2, 2}, {1, 65}}, 32, 8, 128},
+  };
+  for (const char* kernel : {"pipelined", "registers"}) {
+    setenv("TANDEM_ATTN_DECODE", kernel, 1);
+    for (const AttnCase& c : cases) {
+      for (int bound : {0, 8192}) {
+        SCOPED_TRACE(fmt::format("{} kernel, {} bound {}", kernel, describe(c), bound));
+        std::printf("%s: %s bound %d\n", kernel, describe(c).substr(0, 160).c_str(), bound);
+        Problem p = make_problem(rng, c.seqs, c.n_heads, c.n_kv_heads, c.head_dim);
+        check_attention(p, bound);
+      }
+    }
+  }
+  unsetenv("TANDEM_ATTN_DECODE");
+}
+
+// The per-(row, head) kernel still serves 16-bit decode rows when asked (TANDEM_ATTN_DECODE=legacy,
+// the benchmark's comparison); it must stay correct there too.
+TEST_F(CudaAttention, LegacyDecodeKernelOnRequest) {
+  setenv("TANDEM_ATTN_DECODE", "legacy", 1);
+  std::mt19937 rng(8);
+  const std::vector<AttnCase> cases = {
+      {{{1, 777}, {1, 1}, {1, 4097}, {1, 63}}, 32, 8, 128},
+      {{{2, 300}, {1, 64}}, 8, 2, 64},
+  };
+  for (const AttnCase& c : cases) {
+    SCOPED_TRACE(describe(c));
+    Problem p = make_problem(rng, c.seqs, c.n_heads, c.n_kv_heads, c.head_dim);
+    check_attention(p);
+  }
+  unsetenv("TANDEM_ATTN_DECODE");
 }
 
 }  // namespace
