@@ -11,7 +11,7 @@ stash=/tmp/tandem-bundle
 rm -rf "$stash" && mkdir -p "$stash" && tar -xzf "$carry/bundle.tar.gz" -C "$stash"
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 nvidia-smi -L | tee "$OUT/gpus.txt"
-[[ -x $stash/bundle/bin/tandem_cuda_ops_test ]] && timeout 200 "$stash/bundle/bin/tandem_cuda_ops_test" --gtest_color=no --gtest_filter="${TANDEM_OPS_FILTER:-CudaMoe*:CudaSample*}" \
+[[ -x $stash/bundle/bin/tandem_cuda_ops_test ]] && timeout 200 "$stash/bundle/bin/tandem_cuda_ops_test" --gtest_color=no --gtest_filter="${TANDEM_OPS_FILTER:-CudaRows*:CudaSample*}" \
   > "$OUT/ops_test.log" 2>&1; echo "kernel tests: rc $? ($(grep -E '^\[  (PASSED|FAILED)' "$OUT/ops_test.log" | tr '\n' ' '))"
 PYTHONUNBUFFERED=1 timeout 420 python3 "$carry/moe_check.py" "$stash/bundle/bin" "$carry" "$OUT"
 echo "moe_check.py: rc $?"
