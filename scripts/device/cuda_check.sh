@@ -23,7 +23,7 @@ set -uo pipefail
 OUT=${OUT:-/tmp/tandem-out}
 tmp=$(mktemp -d)
 mkdir -p "$OUT"
-carry=.devcarry
+carry=${TANDEM_CARRY:-.devcarry}  # phase 2 may come from another folder (prepared ahead: the machine stays warm ~30 s)
 stash=build-cuda-stash
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 declare -a summary=()
@@ -44,7 +44,7 @@ if [[ -f $carry/model.part1 ]]; then
   phase=1
 elif [[ -f $carry/model.part2 ]]; then
   phase=2
-elif [[ -f $carry/bundle.tar.gz && -f $carry/gen_llama8b_shape.py ]]; then
+elif [[ -f $carry/bundle.tar.xz && -f $carry/gen_llama8b_shape.py ]]; then
   phase=8b  # one call, no default model: kernel tests and the Llama-3-8B-shape checks
 else
   echo "cuda_check.sh: neither $carry/model.part1 nor $carry/model.part2 is here; run prepare_carry.sh first"
@@ -57,7 +57,7 @@ head -n 15 "$OUT/nvidia-smi.txt"
 if [[ $phase == 1 || $phase == 8b ]]; then
   rm -rf "$stash"
   mkdir -p "$stash/models"
-  tar -xzf "$carry/bundle.tar.gz" -C "$stash"
+  tar -xf "$carry/bundle.tar.xz" -C "$stash"
 fi
 if [[ $phase == 1 ]]; then
   cp "$carry/model.part1" "$stash/model.part1"

@@ -8,7 +8,7 @@ OUT=${OUT:-/tmp/tandem-out}
 mkdir -p "$OUT"
 carry=.devcarry
 stash=/tmp/tandem-bundle
-rm -rf "$stash" && mkdir -p "$stash" && tar -xzf "$carry/bundle.tar.gz" -C "$stash"
+rm -rf "$stash" && mkdir -p "$stash" && tar -xf "$carry/bundle.tar.xz" -C "$stash"
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 nvidia-smi -L | tee "$OUT/gpus.txt"
 [[ -x $stash/bundle/bin/tandem_cuda_ops_test ]] && timeout 200 "$stash/bundle/bin/tandem_cuda_ops_test" --gtest_color=no --gtest_filter="${TANDEM_OPS_FILTER:-CudaRows*:CudaSample*}" \

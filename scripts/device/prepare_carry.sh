@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares what one device call carries for scripts/device/cuda_check.sh, in DEST (default
 # /work/main/.devcarry, which the checkout's .git/info/exclude must ignore):
-#   phase 1: bundle.tar.gz (deploy/bundle.sh of BUILD_DIR: tandem + the CUDA test and bench
+#   phase 1: bundle.tar.xz (deploy/bundle.sh of BUILD_DIR: tandem + the CUDA test and bench
 #            binaries), cuda_check.sh, model.sha256 and model.part1 (the first 40 MiB of the model);
 #   phase 2: cuda_check.sh, model.part2 (the rest), gen_llama8b_shape.py and hf_compare.py;
 #   phase serving: serving_bench.sh's and tp_worker_check.sh's calls: the bundle (tandem, tandem_cuda_bench,
@@ -31,7 +31,7 @@ cp "$here/cuda_check.sh" "$dest/"
 if [[ $phase == moe ]]; then
   tmp=$(mktemp -d)
   "$root/deploy/bundle.sh" "$build" "$tmp/bundle" tandem tandem_cuda_ops_test
-  tar -czf "$dest/bundle.tar.gz" -C "$tmp" bundle
+  XZ_OPT="-6 -T2" tar -cJf "$dest/bundle.tar.xz" -C "$tmp" bundle  # xz: a third smaller than gzip
   rm -rf "$tmp"
   cp "$here/moe_check.sh" "$here/moe_check.py" "$root/scripts/gen_moe_checkpoint.py" "$root/tests/support/moe_reference.py" \
     "$dest/"
@@ -41,7 +41,7 @@ fi
 if [[ $phase == serving ]]; then
   tmp=$(mktemp -d)
   "$root/deploy/bundle.sh" "$build" "$tmp/bundle" tandem tandem_cuda_bench tandem_cuda_ops_test
-  tar -czf "$dest/bundle.tar.gz" -C "$tmp" bundle
+  XZ_OPT="-6 -T2" tar -cJf "$dest/bundle.tar.xz" -C "$tmp" bundle  # xz: a third smaller than gzip
   rm -rf "$tmp"
   cp "$here/serving_bench.sh" "$here/tp_worker_check.sh" "$here/pd_cuda_check.sh" "$here/gen_llama8b_shape.py" \
     "$root/scripts/gen_moe_checkpoint.py" \
@@ -53,7 +53,7 @@ if [[ $phase == 1 || $phase == 8b ]]; then
   tmp=$(mktemp -d)
   "$root/deploy/bundle.sh" "$build" "$tmp/bundle" tandem tandem_cuda_ops_test tandem_cuda_model_test tandem_cuda_bench \
     tandem_cuda_hf_check
-  tar -czf "$dest/bundle.tar.gz" -C "$tmp" bundle
+  XZ_OPT="-6 -T2" tar -cJf "$dest/bundle.tar.xz" -C "$tmp" bundle  # xz: a third smaller than gzip
   rm -rf "$tmp"
 fi
 if [[ $phase == 1 ]]; then

@@ -40,7 +40,7 @@ nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
 head -n 12 "$OUT/nvidia-smi.txt"
 rm -rf "$stash"
 mkdir -p "$stash"
-tar -xzf "$carry/bundle.tar.gz" -C "$stash"
+tar -xf "$carry/bundle.tar.xz" -C "$stash"
 bin=$stash/bundle/bin
 for b in "$bin"/*; do
   ldd "$b" | grep "not found" && echo "serving_bench.sh: $b has unresolved libraries"

@@ -13,7 +13,7 @@ OUT=${OUT:-/tmp/tandem-out}
 mkdir -p "$OUT"
 carry=.devcarry
 stash=/tmp/tandem-bundle
-rm -rf "$stash" && mkdir -p "$stash" && tar -xzf "$carry/bundle.tar.gz" -C "$stash"
+rm -rf "$stash" && mkdir -p "$stash" && tar -xf "$carry/bundle.tar.xz" -C "$stash"
 bin=$stash/bundle/bin
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 nvidia-smi -L | tee "$OUT/gpus.txt"
