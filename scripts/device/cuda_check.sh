@@ -128,6 +128,11 @@ if [[ $phase == 2 && ${TANDEM_ONLY_8B:-0} != 1 ]]; then
     [[ -n $url ]] && break
     sleep 0.5
   done
+  # Listening comes before the gateway has the worker's model info: wait until it says ready.
+  for _ in $(seq 1 120); do
+    [[ -n $url && $(curl -s -o /dev/null -w '%{http_code}' -m 2 "$url/readiness") == 200 ]] && break
+    sleep 0.5
+  done
   if [[ -n $url ]] && curl -s -m 60 "$url/v1/completions" -H 'Content-Type: application/json' \
        -d '{"model":"default","prompt":"The capital of France is","max_tokens":16,"temperature":0}' \
        > "$tmp/completion.json" && grep -q '"text"' "$tmp/completion.json"; then

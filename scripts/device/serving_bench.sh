@@ -76,6 +76,10 @@ for _ in $(seq 1 240); do
   kill -0 "$serve_pid" 2>/dev/null || break
   sleep 0.5
 done
+for _ in $(seq 1 120); do  # listening comes before the gateway has the worker's model info
+  [[ -n $url && $(curl -s -o /dev/null -w '%{http_code}' -m 2 "$url/readiness") == 200 ]] && break
+  sleep 0.5
+done
 if [[ -z $url ]]; then
   note "tandem serve --device cuda (8B shape)" "FAIL: no URL (serve.log)"
   tail -n 30 "$OUT/serve.log"
