@@ -175,12 +175,11 @@ int run_worker(const WorkerOptions& o) {
   if (tp.rank() > 0) return run_follower(o, tp);
 
   const EngineOptions& e = o.engine;
-  if (o.role != "mixed" && e.device != "cpu" && o.tp > 1) {
-    // A tensor-parallel worker moves its ranks' KV rows through host memory (pd/tp_kv_rows); the
-    // device version of that exchange is not written yet. One GPU per PD worker works.
-    fmt::print(stderr, "tandem worker: --role {} with --tp {} runs on --device cpu only for now (got --device {}); "
-                       "use --tp 1 per GPU for prefill/decode workers, or --role mixed\n", o.role, o.tp, e.device);
-    if (tp.mpi) tp.mpi->abort(1);
+  if (o.role != "mixed" && e.device != "cpu") {
+    // worker/pd copies KV rows through host pointers; the device gather/scatter (KV pages to and
+    // from pinned host memory) is not written yet.
+    fmt::print(stderr, "tandem worker: --role {} runs on --device cpu only for now (got --device {}); "
+                       "use --role mixed on a GPU\n", o.role, e.device);
     return 1;
   }
   auto session_or = open_model_session(e.model, e.threads, e.kv_slots, e.kv_dtype, tp.device(e.device),

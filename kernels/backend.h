@@ -196,22 +196,6 @@ class Backend {
     CHECK(false, "backend {} does not support half-precision KV caches", name());
   }
 
-  // ---- KV rows by slot for the disaggregated transfer (worker/pd). All pointers backend memory.
-  // gather: dst [n, row_bytes] packed = cache rows slots[0..n); scatter: cache rows slots[i] =
-  // src row i (the slots of one call are distinct).
-  virtual void gather_slots(const void* cache, size_t row_bytes, const int32_t* slots, int64_t n, void* dst) {
-    for (int64_t i = 0; i < n; ++i) {
-      std::memcpy(static_cast<char*>(dst) + i * row_bytes,
-                  static_cast<const char*>(cache) + static_cast<size_t>(slots[i]) * row_bytes, row_bytes);
-    }
-  }
-  virtual void scatter_slots(void* cache, size_t row_bytes, const int32_t* slots, int64_t n, const void* src) {
-    for (int64_t i = 0; i < n; ++i) {
-      std::memcpy(static_cast<char*>(cache) + static_cast<size_t>(slots[i]) * row_bytes,
-                  static_cast<const char*>(src) + i * row_bytes, row_bytes);
-    }
-  }
-
   // ---- Mixture-of-experts row plumbing (worker/model/moe_block.cc). All pointers backend memory.
   // dst[dst_rows[i], :] += weights[i] * src[i, :] for i < n, rows of `dim` floats. The dst_rows of
   // one call are distinct (callers split repeats into several calls), so additions to a row happen

@@ -119,18 +119,6 @@ class CudaBackend final : public Backend {
     cuda::add_rows_weighted(src, dim, dst_rows, weights, n, dst, stream_);
     CUDA_LAUNCHED();
   }
-  void gather_slots(const void* cache, size_t row_bytes, const int32_t* slots, int64_t n, void* dst) override {
-    if (n <= 0) return;
-    enter();
-    cuda::gather_slots(cache, row_bytes, slots, n, dst, stream_);
-    CUDA_LAUNCHED();
-  }
-  void scatter_slots(void* cache, size_t row_bytes, const int32_t* slots, int64_t n, const void* src) override {
-    if (n <= 0) return;
-    enter();
-    cuda::scatter_slots(cache, row_bytes, slots, n, src, stream_);
-    CUDA_LAUNCHED();
-  }
   void fill_zero(void* p, size_t bytes) override {
     if (!bytes) return;
     enter();

@@ -130,21 +130,6 @@ __global__ void add_rows_weighted_kernel(const float* src, int64_t dim, const in
   for (int64_t j = threadIdx.x; j < dim; j += blockDim.x) o[j] += w * src[i * dim + j];
 }
 
-// One block per row; 16-byte words when the row size allows (cache and staging bases are 256-byte
-// aligned, so every row then is), bytes otherwise. to_slot: the slot indexes dst (scatter) or src.
-__global__ void copy_slots_kernel(const uint8_t* src, uint8_t* dst, size_t row_bytes, const int32_t* slots,
-                                  bool to_slot) {
-  const int64_t i = blockIdx.x;
-  const size_t src_off = (to_slot ? i : slots[i]) * row_bytes, dst_off = (to_slot ? slots[i] : i) * row_bytes;
-  if (row_bytes % 16 == 0) {
-    const uint4* s = reinterpret_cast<const uint4*>(src + src_off);
-    uint4* d = reinterpret_cast<uint4*>(dst + dst_off);
-    for (size_t j = threadIdx.x; j < row_bytes / 16; j += blockDim.x) d[j] = s[j];
-  } else {
-    for (size_t j = threadIdx.x; j < row_bytes; j += blockDim.x) dst[dst_off + j] = src[src_off + j];
-  }
-}
-
 template <typename T>
 __device__ T from_float(float f);
 template <>
@@ -218,18 +203,6 @@ void to_bf16(const float* x, int64_t n, uint16_t* out, cudaStream_t s) {
 void gather_rows(const float* src, int64_t dim, const int32_t* rows, int64_t n, float* dst, cudaStream_t s) {
   if (n <= 0) return;
   gather_rows_kernel<<<static_cast<unsigned>(n), row_threads(dim), 0, s>>>(src, dim, rows, dst);
-}
-
-void gather_slots(const void* cache, size_t row_bytes, const int32_t* slots, int64_t n, void* dst, cudaStream_t s) {
-  if (n <= 0) return;
-  copy_slots_kernel<<<static_cast<unsigned>(n), 128, 0, s>>>(static_cast<const uint8_t*>(cache),
-                                                            static_cast<uint8_t*>(dst), row_bytes, slots, false);
-}
-
-void scatter_slots(void* cache, size_t row_bytes, const int32_t* slots, int64_t n, const void* src, cudaStream_t s) {
-  if (n <= 0) return;
-  copy_slots_kernel<<<static_cast<unsigned>(n), 128, 0, s>>>(static_cast<const uint8_t*>(src),
-                                                            static_cast<uint8_t*>(cache), row_bytes, slots, true);
 }
 
 void add_rows_weighted(const float* src, int64_t dim, const int32_t* dst_rows, const float* weights, int64_t n,

@@ -27,9 +27,6 @@ void add(float* x, const float* y, int64_t n, cudaStream_t s);
 void add_bias(float* y, const float* bias, int64_t m, int64_t n, cudaStream_t s);
 void to_bf16(const float* x, int64_t n, uint16_t* out, cudaStream_t s);
 void gather_rows(const float* src, int64_t dim, const int32_t* rows, int64_t n, float* dst, cudaStream_t s);
-// Byte rows by slot: dst[i] = cache[slots[i]] (gather) or cache[slots[i]] = src[i] (scatter).
-void gather_slots(const void* cache, size_t row_bytes, const int32_t* slots, int64_t n, void* dst, cudaStream_t s);
-void scatter_slots(void* cache, size_t row_bytes, const int32_t* slots, int64_t n, const void* src, cudaStream_t s);
 // dst[dst_rows[i]] += weights[i] * src[i] (dst_rows distinct within a call).
 void add_rows_weighted(const float* src, int64_t dim, const int32_t* dst_rows, const float* weights, int64_t n,
                        float* dst, cudaStream_t s);

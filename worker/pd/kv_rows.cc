@@ -1,6 +1,5 @@
 #include "worker/pd/kv_rows.h"
 
-#include <algorithm>
 #include <cstring>
 
 #include "common/check.h"
@@ -23,7 +22,7 @@ KvLayout layout_of(const runtime::KvCache& kv, int32_t kv_heads, int32_t head_di
 
 std::shared_ptr<KvStaging> gather_rows(runtime::KvCache& kv, std::span<const int32_t> slots,
                                        int32_t first_token_index) {
-  CHECK(!kv.on_device(), "gather_rows reads host memory; a device cache moves its rows through local_kv_row_io");
+  CHECK(!kv.on_device(), "PD KV gather reads host memory; device KV caches are refused at start-up");
   auto s = std::make_shared<KvStaging>();
   s->first_token_index = first_token_index;
   s->num_tokens = static_cast<int32_t>(slots.size());
@@ -70,7 +69,7 @@ Status check_rows_fit(const KvRows& rows, size_t num_slots, int32_t num_layers, 
 }
 
 Status scatter_rows(runtime::KvCache& kv, const KvRows& rows, std::span<const int32_t> slots) {
-  CHECK(!kv.on_device(), "scatter_rows writes host memory; a device cache moves its rows through local_kv_row_io");
+  CHECK(!kv.on_device(), "PD KV scatter writes host memory; device KV caches are refused at start-up");
   const size_t rb = row_bytes(kv.dtype(), kv.kv_dim());
   RETURN_IF_ERROR(check_rows_fit(rows, slots.size(), kv.num_layers(), rb));
   const int32_t layers = rows.layer_end - rows.layer_begin;
@@ -100,69 +99,8 @@ class LocalKvRowIo final : public KvRowIo {
   runtime::KvCache& kv_;
 };
 
-// A cache in device memory: the slot list goes up, every layer's rows are gathered on the device
-// into one staging buffer that comes down in one copy (scatter: the frames go up into the staging
-// buffer, then one scatter per layer). Buffers grow and are reused across chunks.
-class DeviceKvRowIo final : public KvRowIo {
- public:
-  explicit DeviceKvRowIo(runtime::KvCache& kv) : kv_(kv), be_(*kv.backend()) {}
-
-  std::shared_ptr<KvStaging> gather(std::span<const int32_t> slots, int32_t first_token_index) override {
-    auto s = std::make_shared<KvStaging>();
-    s->first_token_index = first_token_index;
-    s->num_tokens = static_cast<int32_t>(slots.size());
-    s->layer_begin = 0;
-    s->layer_end = kv_.num_layers();
-    s->row_bytes = row_bytes(kv_.dtype(), kv_.kv_dim());
-    s->bytes.resize(2 * static_cast<size_t>(kv_.num_layers()) * s->block_bytes());
-    const int32_t* d_slots = upload_slots(slots);
-    grow(stage_, s->bytes.size());
-    auto* stage = static_cast<uint8_t*>(stage_.get());
-    for (int32_t l = 0; l < kv_.num_layers(); ++l) {
-      be_.gather_slots(kv_.k(l), s->row_bytes, d_slots, s->num_tokens, stage + (s->k(l) - s->bytes.data()));
-      be_.gather_slots(kv_.v(l), s->row_bytes, d_slots, s->num_tokens, stage + (s->v(l) - s->bytes.data()));
-    }
-    be_.copy_to_host(s->bytes.data(), stage, s->bytes.size());
-    return s;
-  }
-
-  Status scatter(const KvRows& rows, std::span<const int32_t> slots) override {
-    const size_t rb = row_bytes(kv_.dtype(), kv_.kv_dim());
-    RETURN_IF_ERROR(check_rows_fit(rows, slots.size(), kv_.num_layers(), rb));
-    const size_t block = static_cast<size_t>(rows.num_tokens) * rb;
-    const int32_t layers = rows.layer_end - rows.layer_begin;
-    const int32_t* d_slots = upload_slots(slots.subspan(rows.first_token_index, rows.num_tokens));
-    grow(stage_, 2 * static_cast<size_t>(layers) * block);
-    auto* stage = static_cast<uint8_t*>(stage_.get());
-    for (int32_t i = 0; i < layers; ++i) {
-      be_.copy_to_backend(stage + 2 * i * block, rows.k[i].data(), block);
-      be_.copy_to_backend(stage + (2 * i + 1) * block, rows.v[i].data(), block);
-      be_.scatter_slots(kv_.k(rows.layer_begin + i), rb, d_slots, rows.num_tokens, stage + 2 * i * block);
-      be_.scatter_slots(kv_.v(rows.layer_begin + i), rb, d_slots, rows.num_tokens, stage + (2 * i + 1) * block);
-    }
-    return Status::Ok();
-  }
-
- private:
-  void grow(kernels::BackendBuffer& b, size_t bytes) {
-    if (b.bytes() < bytes) b = kernels::BackendBuffer(be_, std::max(bytes, 2 * b.bytes()));
-  }
-  const int32_t* upload_slots(std::span<const int32_t> slots) {
-    grow(slots_, std::max<size_t>(slots.size_bytes(), 1));
-    be_.copy_to_backend(slots_.get(), slots.data(), slots.size_bytes());
-    return slots_.as<int32_t>();
-  }
-
-  runtime::KvCache& kv_;
-  kernels::Backend& be_;
-  kernels::BackendBuffer slots_, stage_;
-};
-
 }  // namespace
 
-std::unique_ptr<KvRowIo> local_kv_row_io(runtime::KvCache& kv) {
-  if (kv.on_device()) return std::make_unique<DeviceKvRowIo>(kv);
-  return std::make_unique<LocalKvRowIo>(kv);
-}
+std::unique_ptr<KvRowIo> local_kv_row_io(runtime::KvCache& kv) { return std::make_unique<LocalKvRowIo>(kv); }
 
 }  // namespace tandem::pd

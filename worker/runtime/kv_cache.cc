@@ -22,7 +22,6 @@ KvCache::KvCache(int num_layers, int32_t num_slots, int kv_dim, DType dtype, ker
         "KV cache dtype must be F32, F16 or BF16, got {}", dtype_name(dtype));
   const size_t layer_bytes = static_cast<size_t>(num_slots) * row_bytes(dtype, kv_dim);
   if (backend && backend->is_device()) {
-    backend_ = backend;
     // Unwritten slots are never read (attention reads only stored context), so no clearing.
     for (int l = 0; l < num_layers; ++l) {
       dk_.emplace_back(*backend, layer_bytes);

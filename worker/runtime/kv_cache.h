@@ -33,8 +33,6 @@ class KvCache {
   DType dtype() const { return dtype_; }
   int32_t num_slots() const { return allocator_.num_slots(); }
   bool on_device() const { return !dk_.empty(); }
-  // The backend whose memory holds a device cache (nullptr for host caches).
-  kernels::Backend* backend() const { return on_device() ? backend_ : nullptr; }
   // Unique per cache object for the life of the process (captured steps key on it: a new cache
   // may reuse an old one's address).
   uint64_t id() const { return id_; }
@@ -50,7 +48,6 @@ class KvCache {
   DType dtype_;
   std::vector<std::vector<uint8_t>> k_, v_;
   std::vector<kernels::BackendBuffer> dk_, dv_;  // device arrays (k_, v_ empty then)
-  kernels::Backend* backend_ = nullptr;
   SlotAllocator allocator_;
 };
 
