@@ -43,8 +43,7 @@ if [[ $phase == serving ]]; then
   "$root/deploy/bundle.sh" "$build" "$tmp/bundle" tandem tandem_cuda_bench tandem_cuda_ops_test
   XZ_OPT="-6 -T2" tar -cJf "$dest/bundle.tar.xz" -C "$tmp" bundle  # xz: a third smaller than gzip
   rm -rf "$tmp"
-  cp "$here/serving_bench.sh" "$here/tp_worker_check.sh" "$here/pd_cuda_check.sh" "$here/gen_llama8b_shape.py" \
-    "$root/scripts/gen_moe_checkpoint.py" \
+  cp "$here/serving_bench.sh" "$here/tp_worker_check.sh" "$here/gen_llama8b_shape.py" "$root/scripts/gen_moe_checkpoint.py" \
     "$dest/"
   du -sh "$dest"/*
   exit 0

@@ -112,11 +112,6 @@ else
     "$OUT/gpu_util.csv" | tee "$OUT/gpu_util_summary.txt"
 fi
 
-# PD with device KV caches on the same checkpoint (scripts/device/pd_cuda_check.sh), unless skipped.
-if [[ ${TANDEM_SKIP_PD:-0} != 1 && -f $carry/pd_cuda_check.sh && $(left) -gt 90 ]]; then
-  step "PD on cuda: prefill + decode workers vs mixed" pd.log $(( $(left) - 15 )) bash "$carry/pd_cuda_check.sh" "$bin" "$ck" "$OUT"
-fi
-
 echo
 echo "=== summary (logs in \$OUT: $(ls "$OUT" | tr '\n' ' '))"
 printf '%s\n' "${summary[@]}"
@@ -125,6 +120,5 @@ for f in single offline; do
   [[ -f $OUT/$f.log ]] && echo && echo "##### $f" && grep -iE "throughput|TTFT|ITL|TPOT|E2E|duration|completed|failed|tok/s" "$OUT/$f.log" | head -n 30
 done
 [[ -f $OUT/gpu_util_summary.txt ]] && cat "$OUT/gpu_util_summary.txt"
-[[ -f $OUT/pd.log ]] && echo && echo "##### PD on cuda" && grep -E "PD ==|PD \(|transfer" "$OUT/pd.log" | head -n 12
 [[ -f $OUT/threads_top.txt ]] && echo && echo "##### busiest threads (last sample)" && tail -n 20 "$OUT/threads_top.txt"
 exit 0
