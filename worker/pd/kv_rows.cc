@@ -20,16 +20,22 @@ KvLayout layout_of(const runtime::KvCache& kv, int32_t kv_heads, int32_t head_di
   return l;
 }
 
-std::shared_ptr<KvStaging> gather_rows(runtime::KvCache& kv, std::span<const int32_t> slots,
-                                       int32_t first_token_index) {
-  CHECK(!kv.on_device(), "PD KV gather reads host memory; device KV caches are refused at start-up");
+namespace {
+
+std::shared_ptr<KvStaging> new_staging(const runtime::KvCache& kv, size_t num_tokens, int32_t first_token_index) {
   auto s = std::make_shared<KvStaging>();
   s->first_token_index = first_token_index;
-  s->num_tokens = static_cast<int32_t>(slots.size());
+  s->num_tokens = static_cast<int32_t>(num_tokens);
   s->layer_begin = 0;
   s->layer_end = kv.num_layers();
   s->row_bytes = row_bytes(kv.dtype(), kv.kv_dim());
   s->bytes.resize(2 * static_cast<size_t>(kv.num_layers()) * s->block_bytes());
+  return s;
+}
+
+std::shared_ptr<KvStaging> gather_host(runtime::KvCache& kv, std::span<const int32_t> slots,
+                                       int32_t first_token_index) {
+  auto s = new_staging(kv, slots.size(), first_token_index);
   const size_t rb = s->row_bytes;
   for (int32_t l = 0; l < kv.num_layers(); ++l) {
     const auto* k = static_cast<const uint8_t*>(kv.k(l));
@@ -43,6 +49,95 @@ std::shared_ptr<KvStaging> gather_rows(runtime::KvCache& kv, std::span<const int
     }
   }
   return s;
+}
+
+void check_slots(const runtime::KvCache& kv, std::span<const int32_t> slots) {
+  // A bad slot on the host path reads the wrong row; on a device it faults the whole context.
+  for (int32_t slot : slots) {
+    CHECK(slot >= 0 && slot < kv.num_slots(), "KV transfer slot {} outside the cache's {} slots", slot,
+          kv.num_slots());
+  }
+}
+
+// Staging for a device cache: the slot list and the packed rows in device memory, and the rows
+// again in pinned host memory (device <-> host copies from pageable memory go through a driver
+// bounce buffer at a fraction of the bus rate). Grown on demand, never shrunk. Engine thread only.
+class DeviceKvStager {
+ public:
+  explicit DeviceKvStager(kernels::Backend& be) : be_(be) {}
+  ~DeviceKvStager() { be_.free_host_pinned(pinned_); }
+  DeviceKvStager(const DeviceKvStager&) = delete;
+  DeviceKvStager& operator=(const DeviceKvStager&) = delete;
+
+  // Every layer's rows of `slots` with one kernel per K/V array into one device buffer, then one
+  // copy to pinned host memory and one into the staging the transport sends.
+  std::shared_ptr<KvStaging> gather(runtime::KvCache& kv, std::span<const int32_t> slots, int32_t first_token_index) {
+    check_slots(kv, slots);
+    auto s = new_staging(kv, slots.size(), first_token_index);
+    if (slots.empty()) return s;
+    reserve(slots.size(), s->bytes.size());
+    be_.copy_to_backend(slots_.get(), slots.data(), slots.size_bytes());
+    const size_t block = s->block_bytes();
+    auto* rows = rows_.as<uint8_t>();
+    for (int32_t l = 0; l < kv.num_layers(); ++l) {
+      be_.gather_slots(kv.k(l), s->row_bytes, slots_.as<int32_t>(), s->num_tokens, rows + 2 * l * block);
+      be_.gather_slots(kv.v(l), s->row_bytes, slots_.as<int32_t>(), s->num_tokens, rows + (2 * l + 1) * block);
+    }
+    be_.copy_to_host(pinned_, rows, s->bytes.size());  // waits for the kernels
+    std::memcpy(s->bytes.data(), pinned_, s->bytes.size());
+    return s;
+  }
+
+  // The reverse: the chunk's frames packed into pinned memory, one copy to the device, one kernel
+  // per K/V array. `rows` was checked (check_rows_fit); `slots` are the chunk's own slots.
+  void scatter(runtime::KvCache& kv, const KvRows& rows, std::span<const int32_t> slots) {
+    check_slots(kv, slots);
+    const size_t rb = row_bytes(kv.dtype(), kv.kv_dim());
+    const size_t block = static_cast<size_t>(rows.num_tokens) * rb;
+    const int32_t layers = rows.layer_end - rows.layer_begin;
+    const size_t total = 2 * static_cast<size_t>(layers) * block;
+    reserve(slots.size(), total);
+    auto* pinned = static_cast<uint8_t*>(pinned_);
+    for (int32_t i = 0; i < layers; ++i) {
+      std::memcpy(pinned + 2 * i * block, rows.k[i].data(), block);
+      std::memcpy(pinned + (2 * i + 1) * block, rows.v[i].data(), block);
+    }
+    be_.copy_to_backend(slots_.get(), slots.data(), slots.size_bytes());
+    be_.copy_to_backend(rows_.get(), pinned_, total);
+    auto* dev = rows_.as<uint8_t>();
+    for (int32_t i = 0; i < layers; ++i) {
+      be_.scatter_slots(kv.k(rows.layer_begin + i), rb, slots_.as<int32_t>(), rows.num_tokens, dev + 2 * i * block);
+      be_.scatter_slots(kv.v(rows.layer_begin + i), rb, slots_.as<int32_t>(), rows.num_tokens,
+                        dev + (2 * i + 1) * block);
+    }
+    // The pinned buffer is refilled by the next call while this copy may still be queued.
+    be_.synchronize();
+  }
+
+ private:
+  void reserve(size_t num_slots, size_t bytes) {
+    if (slots_.bytes() < num_slots * sizeof(int32_t)) slots_ = kernels::BackendBuffer(be_, num_slots * sizeof(int32_t));
+    if (rows_.bytes() < bytes) rows_ = kernels::BackendBuffer(be_, bytes);
+    if (pinned_bytes_ < bytes) {
+      be_.free_host_pinned(pinned_);
+      pinned_ = be_.alloc_host_pinned(bytes);
+      pinned_bytes_ = bytes;
+    }
+  }
+
+  kernels::Backend& be_;
+  kernels::BackendBuffer slots_, rows_;
+  void* pinned_ = nullptr;
+  size_t pinned_bytes_ = 0;
+};
+
+}  // namespace
+
+std::shared_ptr<KvStaging> gather_rows(runtime::KvCache& kv, std::span<const int32_t> slots,
+                                       int32_t first_token_index) {
+  if (!kv.on_device()) return gather_host(kv, slots, first_token_index);
+  DeviceKvStager stager(*kv.backend());
+  return stager.gather(kv, slots, first_token_index);
 }
 
 Status check_rows_fit(const KvRows& rows, size_t num_slots, int32_t num_layers, size_t row_bytes) {
@@ -69,9 +164,13 @@ Status check_rows_fit(const KvRows& rows, size_t num_slots, int32_t num_layers, 
 }
 
 Status scatter_rows(runtime::KvCache& kv, const KvRows& rows, std::span<const int32_t> slots) {
-  CHECK(!kv.on_device(), "PD KV scatter writes host memory; device KV caches are refused at start-up");
   const size_t rb = row_bytes(kv.dtype(), kv.kv_dim());
   RETURN_IF_ERROR(check_rows_fit(rows, slots.size(), kv.num_layers(), rb));
+  if (kv.on_device()) {
+    DeviceKvStager stager(*kv.backend());
+    stager.scatter(kv, rows, slots.subspan(rows.first_token_index, rows.num_tokens));
+    return Status::Ok();
+  }
   const int32_t layers = rows.layer_end - rows.layer_begin;
   for (int32_t i = 0; i < layers; ++i) {
     auto* k = static_cast<uint8_t*>(kv.k(rows.layer_begin + i));
@@ -89,14 +188,23 @@ namespace {
 
 class LocalKvRowIo final : public KvRowIo {
  public:
-  explicit LocalKvRowIo(runtime::KvCache& kv) : kv_(kv) {}
+  explicit LocalKvRowIo(runtime::KvCache& kv) : kv_(kv) {
+    if (kv.on_device()) stager_ = std::make_unique<DeviceKvStager>(*kv.backend());
+  }
   std::shared_ptr<KvStaging> gather(std::span<const int32_t> slots, int32_t first_token_index) override {
+    if (stager_) return stager_->gather(kv_, slots, first_token_index);
     return gather_rows(kv_, slots, first_token_index);
   }
-  Status scatter(const KvRows& rows, std::span<const int32_t> slots) override { return scatter_rows(kv_, rows, slots); }
+  Status scatter(const KvRows& rows, std::span<const int32_t> slots) override {
+    if (!stager_) return scatter_rows(kv_, rows, slots);
+    RETURN_IF_ERROR(check_rows_fit(rows, slots.size(), kv_.num_layers(), row_bytes(kv_.dtype(), kv_.kv_dim())));
+    stager_->scatter(kv_, rows, slots.subspan(rows.first_token_index, rows.num_tokens));
+    return Status::Ok();
+  }
 
  private:
   runtime::KvCache& kv_;
+  std::unique_ptr<DeviceKvStager> stager_;  // device caches: staging kept between transfers
 };
 
 }  // namespace

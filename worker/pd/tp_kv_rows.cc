@@ -60,17 +60,27 @@ Status write_my_heads(const std::string& payload, runtime::KvCache& kv, const mo
   const size_t full = hb * c.num_kv_heads, mine = hb * sh.num_kv_heads, off = hb * sh.kv_head_begin;
   CHECK(mine == row_bytes(kv.dtype(), kv.kv_dim()), "rank's KV rows are {} bytes, its heads make {}",
         row_bytes(kv.dtype(), kv.kv_dim()), mine);
+  for (int32_t t = 0; t < n; ++t) {
+    if (slots[t] < 0 || slots[t] >= kv.num_slots()) return data_loss("kv scatter: slot {}", slots[t]);
+  }
+  // This rank's heads of every row, packed per layer as a chunk of tokens [0, n) into `slots`, so
+  // scatter_rows writes them (host memcpy, or one upload and scatter_slots for a device cache).
+  std::vector<std::vector<uint8_t>> parts;
+  parts.reserve(2 * static_cast<size_t>(le - lb));
+  KvRows mine_rows;
+  mine_rows.num_tokens = n;
+  mine_rows.layer_begin = lb;
+  mine_rows.layer_end = le;
   for (int32_t l = lb; l < le; ++l) {
-    for (void* dst : {kv.k(l), kv.v(l)}) {
+    for (int kv_half = 0; kv_half < 2; ++kv_half) {
       ASSIGN_OR_RETURN(std::span<const uint8_t> rows, r.bytes(full * n));
-      auto* d = static_cast<uint8_t*>(dst);
-      for (int32_t t = 0; t < n; ++t) {
-        if (slots[t] < 0 || slots[t] >= kv.num_slots()) return data_loss("kv scatter: slot {}", slots[t]);
-        std::memcpy(d + static_cast<size_t>(slots[t]) * mine, rows.data() + t * full + off, mine);
-      }
+      std::vector<uint8_t>& part = parts.emplace_back(mine * n);
+      for (int32_t t = 0; t < n; ++t) std::memcpy(part.data() + t * mine, rows.data() + t * full + off, mine);
+      (kv_half == 0 ? mine_rows.k : mine_rows.v).emplace_back(part.data(), part.size());
     }
   }
-  return Status::Ok();
+  if (n == 0) return Status::Ok();
+  return scatter_rows(kv, mine_rows, slots);
 }
 
 class TpKvRowIo final : public KvRowIo {
