@@ -1,8 +1,7 @@
 // tandem_bench_kv_rows_device: how fast a device KV cache's rows leave and enter it for a PD
 // transfer (worker/pd kv_rows: slot upload, gather_slots of every layer into one device buffer,
-// one copy to pinned host memory, then into the staging the transport sends; scatter the
-// reverse), against plain device->host copies of the same bytes into pinned and pageable memory
-// measured in the same run. Slots are a shuffled permutation (a radix cache's pages are not
+// one copy into a pinned block the transport sends from; scatter the reverse), against plain
+// device->host copies of the same bytes into pinned and pageable memory measured in the same run. Slots are a shuffled permutation (a radix cache's pages are not
 // contiguous). Without --device cuda it measures the host path.
 //
 // Usage: tandem_bench_kv_rows_device [--device cuda] [--tokens N] [--layers N] [--kv-heads N]
@@ -85,11 +84,12 @@ int run(const Args& a) {
   const double scatter_s = best_seconds(a.iterations, [&] { ok = ok && dst_io->scatter(rows, dst_slots).ok(); });
   // Round trip check: gather the destination slots again, bytes must equal the first gather.
   auto back = dst_io->gather(dst_slots, 0);
-  const bool equal = ok && back->bytes == staged->bytes;
+  const bool equal = ok && back->size() == staged->size() &&
+                     std::memcmp(back->data(), staged->data(), staged->size()) == 0;
 
-  const size_t bytes = staged->bytes.size();
+  const size_t bytes = staged->size();
   kernels::BackendBuffer dev(be, bytes);
-  be.copy_to_backend(dev.get(), staged->bytes.data(), bytes);
+  be.copy_to_backend(dev.get(), staged->data(), bytes);
   void* pinned = be.alloc_host_pinned(bytes);
   std::vector<uint8_t> pageable(bytes);
   const double d2h_pinned_s = best_seconds(a.iterations, [&] { be.copy_to_host(pinned, dev.get(), bytes); });
@@ -104,7 +104,7 @@ int run(const Args& a) {
   const double gb = bytes / 1e9;
   fmt::print("kv rows on {}: {} tokens x {} layers x {} kv heads x {} dim {} = {:.1f} MiB K+V (best of {})\n",
              be.name(), a.tokens, a.layers, a.kv_heads, a.head_dim, dtype_name(dt), bytes / 1048576.0, a.iterations);
-  fmt::print("  gather  (slots -> device buffer -> pinned -> staging): {:8.2f} ms  {:6.1f} GB/s\n", gather_s * 1e3,
+  fmt::print("  gather  (slots -> device buffer -> pinned staging):    {:8.2f} ms  {:6.1f} GB/s\n", gather_s * 1e3,
              gb / gather_s);
   fmt::print("  scatter (frames -> pinned -> device buffer -> slots):  {:8.2f} ms  {:6.1f} GB/s\n", scatter_s * 1e3,
              gb / scatter_s);

@@ -2,7 +2,8 @@
 # Prefill/decode disaggregation with device KV caches on one GPU (issue #6's PD scope):
 #  1. tandem_cuda_ops_test --gtest_filter='CudaSlotCopy.*' (gather_slots / scatter_slots vs host copies);
 #  2. tandem_bench_kv_rows_device --device cuda: a 4K-token prompt's KV out of / into a device cache
-#     through worker/pd's staging vs plain device<->host copies (pinned and pageable);
+#     through worker/pd's staging vs plain device<->host copies (pinned and pageable); and
+#     tandem_bench_kv_transfer (the ZeroMQ transport alone, host memory) at the workers' shape;
 #  3. a prefill worker and a decode worker (both --device cuda, --kv-slots caps so both fit), the
 #     gateway in PD mode, and a mixed --device cuda worker behind its own gateway; the same greedy
 #     /generate requests through both must give the same ids; then a 4K-token prompt through both
@@ -12,7 +13,8 @@
 # GGUF model is too large for one carry, and the check is PD == mixed, not text quality.
 # Prepare (from a CUDA build of this tree):
 #   d=/work/main/.devcarry-pdcuda; rm -rf $d; mkdir -p $d; t=$(mktemp -d)
-#   deploy/bundle.sh BUILD $t/bundle tandem tandem_cuda_ops_test tandem_bench_kv_rows_device
+#   deploy/bundle.sh BUILD $t/bundle tandem tandem_cuda_ops_test tandem_bench_kv_rows_device \
+#     tandem_bench_kv_transfer
 #   tar -czf $d/bundle.tar.gz -C $t bundle; cp scripts/device/pd_cuda_check.sh scripts/gen_moe_checkpoint.py $d/
 # Run: run(command="bash .devcarry-pdcuda/pd_cuda_check.sh", carry=[".devcarry-pdcuda"], kind="nvidia-h200")
 set -uo pipefail
@@ -34,6 +36,10 @@ for shape in "--layers 16" "--layers 32"; do
   timeout 60 "$bin/tandem_bench_kv_rows_device" --device cuda --tokens 4096 $shape --kv-heads 8 --head-dim 128 \
     --dtype bf16 --iterations 5 2>&1 | grep -v "^\[" | tee -a "$OUT/bench_kv_rows.log"
 done
+
+# The ZeroMQ transport alone (host memory, tcp loopback), same 4K-token shape as the workers' model.
+timeout 60 "$bin/tandem_bench_kv_transfer" --iterations 3 --tokens 4096 --layers 16 > "$OUT/bench_zmq.log" 2>&1
+grep -i "tcp\|memcpy" "$OUT/bench_zmq.log" | head -4
 
 ck=/tmp/pd-llama
 python3 - "$ck" > "$OUT/gen_model.log" 2>&1 <<'PY'
@@ -68,17 +74,23 @@ PY
 python3 "$carry/gen_moe_checkpoint.py" "$ck" --tokenizer-only 32768 >> "$OUT/gen_model.log" 2>&1
 tail -1 "$OUT/gen_model.log"
 
+pids=()
 common=(--model "$ck" --device cuda --kv-slots 16384 --log-level info)
 "$bin/tandem" worker "${common[@]}" --role prefill --port 31001 --bootstrap-port 31101 > "$OUT/prefill.log" 2>&1 &
+pids+=($!)
 "$bin/tandem" worker "${common[@]}" --role decode --port 31002 > "$OUT/decode.log" 2>&1 &
+pids+=($!)
 "$bin/tandem" worker "${common[@]}" --port 31003 > "$OUT/mixed.log" 2>&1 &
+pids+=($!)
 ready() { for _ in $(seq 1 120); do [[ $(curl -s -o /dev/null -w '%{http_code}' -m 2 "http://127.0.0.1:$1/readiness") == 200 ]] && return 0; sleep 1; done; return 1; }
 listening() { for _ in $(seq 1 120); do grep -q "listening on" "$1" && return 0; sleep 1; done; return 1; }
 listening "$OUT/prefill.log" && listening "$OUT/decode.log" && listening "$OUT/mixed.log" ||
   { summary+=("workers not listening"); tail -5 "$OUT"/*.log; }
 "$bin/tandem" gateway --port 32001 --prefill 127.0.0.1:31001,31101 --decode 127.0.0.1:31002 \
   > "$OUT/gw_pd.log" 2>&1 &
+pids+=($!)
 "$bin/tandem" gateway --port 32002 --worker-urls grpc://127.0.0.1:31003 > "$OUT/gw_mixed.log" 2>&1 &
+pids+=($!)
 ready 32001 && ready 32002 || { summary+=("gateways not ready"); tail -5 "$OUT"/gw_*.log; }
 
 gen() {  # gen PORT IDS MAX_NEW -> output_ids
@@ -119,11 +131,12 @@ for w in d.get("workers", d if isinstance(d, list) else []):
 PY
 grep -hi "error\|fail\|abort" "$OUT/prefill.log" "$OUT/decode.log" | head -5
 
-pkill -TERM -f "tandem gateway --port 3200"
-pkill -TERM -f "tandem worker --model $ck"
-sleep 5
-pgrep -fa "tandem (worker|gateway)" && pkill -9 -f "tandem (worker|gateway)"
+kill -TERM "${pids[@]}" 2>/dev/null
+alive() { for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
+for _ in $(seq 1 10); do alive || break; sleep 1; done
+alive && { echo "some processes ignored SIGTERM"; for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; }
 echo "=== summary"
 printf '%s\n' "${summary[@]}"
 cat "$OUT/transfer.txt" 2>/dev/null
 grep -h "GB/s\|kv rows on" "$OUT/bench_kv_rows.log"
+grep -i "tcp\|memcpy" "$OUT/bench_zmq.log" | head -4

@@ -104,6 +104,9 @@ TEST_P(PdDeviceRows, DeviceGatherFeedsHostScatterAndBack) {
   fill_random(on_dev, 3);
   const std::vector<int32_t> src_slots = {9, 3, 40, 41, 7};
   auto staged = gather_rows(on_dev, src_slots, 2);
+  // The free function's stager ends with the call: the rows must be in the staging's own bytes.
+  ASSERT_EQ(staged->external, nullptr);
+  ASSERT_EQ(staged->bytes.size(), 2 * 3 * src_slots.size() * row_bytes(GetParam(), 12));
   const std::vector<int32_t> dst_slots = {30, 31, 0, 5, 17, 18, 19, 2};
   ASSERT_TRUE(scatter_rows(host, as_rows(*staged), dst_slots).ok());
   const size_t rb = row_bytes(GetParam(), 12);
@@ -155,9 +158,17 @@ TEST_P(PdDeviceRows, RowIoKeepsItsStagingAndRefusesBadRows) {
       }
     }
   }
+  // Released stagings return their pinned blocks: a smaller chunk reuses one, zero-copy.
   const int allocs = dev.pinned_allocs;
-  auto again = src_io->gather(std::span(src_slots).subspan(0, 3), 0);  // fits: no new pinned buffer
+  auto again = src_io->gather(std::span(src_slots).subspan(0, 3), 0);
   EXPECT_EQ(dev.pinned_allocs, allocs);
+  EXPECT_NE(again->external, nullptr);
+  EXPECT_TRUE(again->bytes.empty());
+  EXPECT_EQ(again->size(), 2 * 2 * 3 * rb);
+  // While `again` holds its block, the next chunk of the same size needs another one.
+  auto held = src_io->gather(std::span(src_slots).subspan(0, 3), 0);
+  EXPECT_NE(held->data(), again->data());
+  EXPECT_EQ(0, std::memcmp(held->data(), again->data(), again->size()));
   const std::vector<int32_t> too_few = {0, 1};
   EXPECT_EQ(dst_io->scatter(as_rows(*again), too_few).code(), StatusCode::kOutOfRange);
 }
