@@ -1,5 +1,7 @@
 #include "worker/pd/kv_rows.h"
 
+#include <algorithm>
+#include <bit>
 #include <cstring>
 #include <mutex>
 
@@ -179,7 +181,12 @@ class DeviceKvStager {
       }
     }
     for (const PinnedPool::Block& b : extra) be_.free_host_pinned(b.p);
-    if (!got.p) got = {be_.alloc_host_pinned(bytes), bytes};
+    if (!got.p) {
+      // Power-of-two sizes (at least 1 MiB): chunks of varying length then reuse blocks instead of
+      // pinning a new one each time a chunk is a little larger than the last.
+      const size_t cap = std::bit_ceil(std::max(bytes, size_t{1} << 20));
+      got = {be_.alloc_host_pinned(cap), cap};
+    }
     return got;
   }
 
