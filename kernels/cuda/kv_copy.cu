@@ -1,7 +1,7 @@
 // Byte rows of a KV cache array by slot index, for disaggregated transfers (worker/pd): gather
 // packs the rows of some slots into one buffer, scatter writes packed rows into slots. One launch
-// per call; a thread block per row span, 16-byte loads and stores when the row size and both
-// pointers allow it (KV rows are usually a multiple of 16 bytes), bytes otherwise.
+// per call; 16-byte loads and stores when the row size and both pointers allow it (KV rows are
+// usually a multiple of 16 bytes), else 4-byte, else byte copies.
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -12,8 +12,8 @@ namespace tandem::kernels::cuda {
 
 namespace {
 
-// Rows per block along y: small rows (e.g. 384 bytes = 24 uint4) would leave most of a 256-thread
-// block idle with one row per block.
+// Threads per block. x spans a row (up to kThreads units), y packs several rows into one block:
+// small rows (e.g. 384 bytes = 24 uint4) would leave most of a block idle with one row each.
 constexpr int kThreads = 256;
 
 // kGather: dst[i] = cache[slots[i]]; else cache[slots[i]] = src[i]. Units of T per row: `units`.
