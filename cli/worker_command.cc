@@ -175,13 +175,6 @@ int run_worker(const WorkerOptions& o) {
   if (tp.rank() > 0) return run_follower(o, tp);
 
   const EngineOptions& e = o.engine;
-  if (o.role != "mixed" && e.device != "cpu") {
-    // worker/pd copies KV rows through host pointers; the device gather/scatter (KV pages to and
-    // from pinned host memory) is not written yet.
-    fmt::print(stderr, "tandem worker: --role {} runs on --device cpu only for now (got --device {}); "
-                       "use --role mixed on a GPU\n", o.role, e.device);
-    return 1;
-  }
   auto session_or = open_model_session(e.model, e.threads, e.kv_slots, e.kv_dtype, tp.device(e.device),
                                        tp.group_factory(o.dist_init_addr), o.ep > 1, e.mem_fraction);
   if (!session_or.ok()) {

@@ -219,6 +219,32 @@ class Backend {
                            SampledToken* out) {
     sample_rows_host(logits, vocab, rows, n, edits, out);
   }
+
+  // ---- KV rows by slot for disaggregated transfers (worker/pd). ----
+  // A cache array is [num_slots, row_bytes] raw bytes (any cache type); slots[n] is backend memory.
+  // gather_slots: dst[i, :] = cache[slots[i], :] (dst packed [n, row_bytes], backend memory).
+  // scatter_slots: cache[slots[i], :] = src[i, :]; slots must be distinct (else which row lands
+  // is unspecified). Queued like every op: copy_to_host / synchronize wait for them.
+  virtual void gather_slots(const void* cache, size_t row_bytes, const int32_t* slots, int64_t n, void* dst) {
+    const auto* c = static_cast<const char*>(cache);
+    auto* d = static_cast<char*>(dst);
+    for (int64_t i = 0; i < n; ++i) std::memcpy(d + i * row_bytes, c + static_cast<size_t>(slots[i]) * row_bytes, row_bytes);
+  }
+  virtual void scatter_slots(void* cache, size_t row_bytes, const int32_t* slots, int64_t n, const void* src) {
+    auto* c = static_cast<char*>(cache);
+    const auto* s = static_cast<const char*>(src);
+    for (int64_t i = 0; i < n; ++i) std::memcpy(c + static_cast<size_t>(slots[i]) * row_bytes, s + i * row_bytes, row_bytes);
+  }
+  // Host staging for copy_to_host / copy_to_backend of transfer rows. A device backend returns
+  // page-locked memory (device copies from it run at the full bus rate, without a bounce buffer);
+  // host backends plain memory. nullptr when bytes == 0; CHECK-fails when out of memory.
+  virtual void* alloc_host_pinned(size_t bytes) {
+    if (bytes == 0) return nullptr;
+    void* p = std::malloc(bytes);
+    CHECK(p != nullptr, "backend {}: out of host memory allocating {} bytes of staging", name(), bytes);
+    return p;
+  }
+  virtual void free_host_pinned(void* p) { std::free(p); }
 };
 
 // CPU backend: AVX-512 or AVX2 kernels chosen at run time (scalar fallback), num_threads <= 0

@@ -129,6 +129,32 @@ class CudaBackend final : public Backend {
     CUDA_OK(cudaStreamSynchronize(stream_));
   }
 
+  // ---- KV rows by slot (worker/pd transfers) ----
+  void gather_slots(const void* cache, size_t row_bytes, const int32_t* slots, int64_t n, void* dst) override {
+    enter();
+    cuda::gather_slots(cache, row_bytes, slots, n, dst, stream_);
+    CUDA_LAUNCHED();
+  }
+  void scatter_slots(void* cache, size_t row_bytes, const int32_t* slots, int64_t n, const void* src) override {
+    enter();
+    cuda::scatter_slots(cache, row_bytes, slots, n, src, stream_);
+    CUDA_LAUNCHED();
+  }
+  void* alloc_host_pinned(size_t bytes) override {
+    if (bytes == 0) return nullptr;
+    enter();
+    void* p = nullptr;
+    const cudaError_t e = cudaMallocHost(&p, bytes);
+    CHECK(e == cudaSuccess, "{}: cudaMallocHost of {:.1f} MiB of pinned staging failed ({}); lower the transfer "
+          "chunk or raise the locked-memory limit (ulimit -l)", name_, bytes / 1048576.0, cudaGetErrorString(e));
+    return p;
+  }
+  void free_host_pinned(void* p) override {
+    if (!p) return;
+    enter();
+    CUDA_OK(cudaFreeHost(p));
+  }
+
   // ---- step capture ----
   bool supports_capture() const override { return true; }
   void capture_begin() override {

@@ -6,6 +6,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <cstddef>
 #include <cstdint>
 
 #include "kernels/sample_rows.h"
@@ -32,6 +33,10 @@ void add_rows_weighted(const float* src, int64_t dim, const int32_t* dst_rows, c
                        float* dst, cudaStream_t s);
 void store_kv(CacheType t, void* k_cache, void* v_cache, const float* k, const float* v, const int32_t* slots,
               int64_t tokens, int64_t kv_dim, cudaStream_t s);
+
+// ---- KV rows by slot (kv_copy.cu): raw bytes, any cache type ----
+void gather_slots(const void* cache, size_t row_bytes, const int32_t* slots, int64_t n, void* dst, cudaStream_t s);
+void scatter_slots(void* cache, size_t row_bytes, const int32_t* slots, int64_t n, const void* src, cudaStream_t s);
 
 // ---- attention (attention.cu) ----
 struct AttentionArgs {

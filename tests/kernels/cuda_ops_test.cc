@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <numeric>
 #include <random>
 
@@ -464,6 +465,63 @@ TEST_F(CudaAttention, LegacyDecodeKernelOnRequest) {
     check_attention(p);
   }
   unsetenv("TANDEM_ATTN_DECODE");
+}
+
+// gather_slots / scatter_slots (PD transfers): device results vs the same copy on the host, over
+// random distinct slots and row sizes that take the 16-byte, 4-byte and byte paths (a packed
+// buffer 4 bytes off 16-byte alignment forces the narrower path for an aligned row size too).
+using CudaSlotCopy = CudaTest;
+
+TEST_F(CudaSlotCopy, GatherAndScatterMatchHostCopies) {
+  std::mt19937 rng(21);
+  struct Case {
+    size_t row_bytes;
+    size_t packed_offset;
+  };
+  const Case cases[] = {{768, 0}, {384, 0}, {16, 0}, {768, 4}, {36, 0}, {13, 0}, {1, 0}, {4608, 0}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(fmt::format("row bytes {} packed offset {}", c.row_bytes, c.packed_offset));
+    const size_t rb = c.row_bytes;
+    const int32_t num_slots = 1000;
+    std::vector<int32_t> perm(num_slots);
+    std::iota(perm.begin(), perm.end(), 0);
+    std::shuffle(perm.begin(), perm.end(), rng);
+    const std::vector<int32_t> slots(perm.begin(), perm.begin() + 333);
+    const int64_t n = static_cast<int64_t>(slots.size());
+    std::vector<uint8_t> cache(num_slots * rb);
+    for (auto& b : cache) b = static_cast<uint8_t>(rng());
+    uint8_t* dcache = upload(cache);
+    const int32_t* dslots = upload(slots);
+    std::vector<uint8_t> poison(n * rb + c.packed_offset, 0xa5);
+    uint8_t* dpacked = upload(poison) + c.packed_offset;
+
+    be_->gather_slots(dcache, rb, dslots, n, dpacked);
+    std::vector<uint8_t> want(n * rb);
+    for (int64_t i = 0; i < n; ++i) std::memcpy(want.data() + i * rb, cache.data() + slots[i] * rb, rb);
+    ASSERT_EQ(download(dpacked, n * rb), want);
+
+    std::vector<uint8_t> src(n * rb);
+    for (auto& b : src) b = static_cast<uint8_t>(rng());
+    be_->copy_to_backend(dpacked, src.data(), src.size());
+    be_->scatter_slots(dcache, rb, dslots, n, dpacked);
+    std::vector<uint8_t> expect = cache;
+    for (int64_t i = 0; i < n; ++i) std::memcpy(expect.data() + slots[i] * rb, src.data() + i * rb, rb);
+    ASSERT_EQ(download(dcache, expect.size()), expect);
+  }
+}
+
+TEST_F(CudaSlotCopy, PinnedStagingRoundTrips) {
+  const size_t bytes = (64u << 20) + 3;
+  auto* pinned = static_cast<uint8_t*>(be_->alloc_host_pinned(bytes));
+  ASSERT_NE(pinned, nullptr);
+  for (size_t i = 0; i < bytes; ++i) pinned[i] = static_cast<uint8_t>(i * 7 + 1);
+  BackendBuffer d(*be_, bytes);
+  be_->copy_to_backend(d.get(), pinned, bytes);
+  std::vector<uint8_t> back(bytes);
+  be_->copy_to_host(back.data(), d.get(), bytes);
+  EXPECT_EQ(0, std::memcmp(back.data(), pinned, bytes));
+  be_->free_host_pinned(pinned);
+  EXPECT_EQ(be_->alloc_host_pinned(0), nullptr);
 }
 
 }  // namespace

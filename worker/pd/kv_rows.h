@@ -1,7 +1,10 @@
 // The one place KV rows leave or enter a KvCache for a transfer: gather (prefill side: copy the
 // rows of some slots, all layers, into a staging buffer the transport sends) and scatter (decode
-// side: copy received rows into reserved slots). Host memcpy today for F32/F16/BF16 caches; a
-// device backend provides its own pair with the same contract. Engine thread only (the cache is).
+// side: copy received rows into reserved slots), for F32/F16/BF16 caches. Host caches: memcpy.
+// Device caches (kv.on_device()): the slot list is uploaded, every layer's rows are gathered by
+// the backend's gather_slots into one device buffer and copied once into pinned host memory
+// (scatter: the reverse, with scatter_slots); the wire format is the same either way. Engine
+// thread only (the cache and its backend are).
 #pragma once
 
 #include <cstdint>
@@ -40,6 +43,8 @@ class KvRowIo {
   virtual std::shared_ptr<KvStaging> gather(std::span<const int32_t> slots, int32_t first_token_index) = 0;
   virtual Status scatter(const KvRows& rows, std::span<const int32_t> slots) = 0;
 };
+// For a device cache it keeps its device and pinned staging between transfers (the free functions
+// above allocate them per call).
 std::unique_ptr<KvRowIo> local_kv_row_io(runtime::KvCache& kv);
 
 }  // namespace tandem::pd

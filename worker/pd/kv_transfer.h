@@ -54,7 +54,10 @@ struct FirstToken {
 };
 
 // Rows gathered on the prefill side for tokens [first_token_index, + num_tokens), layers
-// [layer_begin, layer_end). bytes is layer-major: per layer num_tokens K rows, then V rows.
+// [layer_begin, layer_end). The rows are layer-major: per layer num_tokens K rows, then V rows.
+// They live in `bytes`, or, when `external` is set, in external_size bytes of memory owned by
+// `external_owner` (a device cache's pinned staging, handed to the socket without another copy;
+// releasing the owner returns it to its pool).
 struct KvStaging {
   int32_t first_token_index = 0;
   int32_t num_tokens = 0;
@@ -62,11 +65,17 @@ struct KvStaging {
   int32_t layer_end = 0;
   size_t row_bytes = 0;
   std::vector<uint8_t> bytes;
+  uint8_t* external = nullptr;
+  size_t external_size = 0;
+  std::shared_ptr<void> external_owner;
 
+  uint8_t* data() { return external ? external : bytes.data(); }
+  const uint8_t* data() const { return external ? external : bytes.data(); }
+  size_t size() const { return external ? external_size : bytes.size(); }
   size_t block_bytes() const { return static_cast<size_t>(num_tokens) * row_bytes; }
-  uint8_t* k(int32_t layer) { return bytes.data() + 2 * (layer - layer_begin) * block_bytes(); }
+  uint8_t* k(int32_t layer) { return data() + 2 * (layer - layer_begin) * block_bytes(); }
   uint8_t* v(int32_t layer) { return k(layer) + block_bytes(); }
-  const uint8_t* k(int32_t layer) const { return bytes.data() + 2 * (layer - layer_begin) * block_bytes(); }
+  const uint8_t* k(int32_t layer) const { return data() + 2 * (layer - layer_begin) * block_bytes(); }
   const uint8_t* v(int32_t layer) const { return k(layer) + block_bytes(); }
 };
 

@@ -60,24 +60,34 @@ Status write_my_heads(const std::string& payload, runtime::KvCache& kv, const mo
   const size_t full = hb * c.num_kv_heads, mine = hb * sh.num_kv_heads, off = hb * sh.kv_head_begin;
   CHECK(mine == row_bytes(kv.dtype(), kv.kv_dim()), "rank's KV rows are {} bytes, its heads make {}",
         row_bytes(kv.dtype(), kv.kv_dim()), mine);
+  for (int32_t t = 0; t < n; ++t) {
+    if (slots[t] < 0 || slots[t] >= kv.num_slots()) return data_loss("kv scatter: slot {}", slots[t]);
+  }
+  // This rank's heads of every row, packed per layer as a chunk of tokens [0, n) into `slots`, so
+  // scatter_rows writes them (host memcpy, or one upload and scatter_slots for a device cache).
+  std::vector<std::vector<uint8_t>> parts;
+  parts.reserve(2 * static_cast<size_t>(le - lb));
+  KvRows mine_rows;
+  mine_rows.num_tokens = n;
+  mine_rows.layer_begin = lb;
+  mine_rows.layer_end = le;
   for (int32_t l = lb; l < le; ++l) {
-    for (void* dst : {kv.k(l), kv.v(l)}) {
+    for (int kv_half = 0; kv_half < 2; ++kv_half) {
       ASSIGN_OR_RETURN(std::span<const uint8_t> rows, r.bytes(full * n));
-      auto* d = static_cast<uint8_t*>(dst);
-      for (int32_t t = 0; t < n; ++t) {
-        if (slots[t] < 0 || slots[t] >= kv.num_slots()) return data_loss("kv scatter: slot {}", slots[t]);
-        std::memcpy(d + static_cast<size_t>(slots[t]) * mine, rows.data() + t * full + off, mine);
-      }
+      std::vector<uint8_t>& part = parts.emplace_back(mine * n);
+      for (int32_t t = 0; t < n; ++t) std::memcpy(part.data() + t * mine, rows.data() + t * full + off, mine);
+      (kv_half == 0 ? mine_rows.k : mine_rows.v).emplace_back(part.data(), part.size());
     }
   }
-  return Status::Ok();
+  if (n == 0) return Status::Ok();
+  return scatter_rows(kv, mine_rows, slots);
 }
 
 class TpKvRowIo final : public KvRowIo {
  public:
   TpKvRowIo(runtime::KvCache& kv, const model::ModelConfig& c, const model::TpShard& sh, runtime::TpLeader& leader,
             runtime::ControlChannel& channel)
-      : kv_(kv), c_(c), sh_(sh), leader_(leader), channel_(channel) {
+      : kv_(kv), c_(c), sh_(sh), leader_(leader), channel_(channel), local_(local_kv_row_io(kv)) {
     for (int r = 0; r < sh.size; ++r) {
       auto s = model::plan_tp_shard(c, r, sh.size);
       CHECK(s.ok(), "{}", s.status().to_string());
@@ -91,9 +101,9 @@ class TpKvRowIo final : public KvRowIo {
     put_i32(payload, static_cast<int32_t>(slots.size()));
     put_i32s(payload, slots);
     leader_.send(runtime::TpCommand::kKvGather, payload);
-    std::shared_ptr<KvStaging> mine = gather_rows(kv_, slots, first_token_index);
+    std::shared_ptr<KvStaging> mine = local_->gather(slots, first_token_index);
     std::vector<std::string> parts;
-    channel_.gather(std::string(mine->bytes.begin(), mine->bytes.end()), &parts, 0);
+    channel_.gather(std::string(reinterpret_cast<const char*>(mine->data()), mine->size()), &parts, 0);
     parts[0].clear();  // rank 0's part is `mine`
 
     // Lay the parts side by side: head h comes from the first rank holding it.
@@ -110,9 +120,9 @@ class TpKvRowIo final : public KvRowIo {
       int owner = 0;
       while (!(h >= shards_[owner].kv_head_begin && h < shards_[owner].kv_head_begin + shards_[owner].num_kv_heads)) ++owner;
       const model::TpShard& o = shards_[owner];
-      const uint8_t* src = owner == 0 ? mine->bytes.data() : reinterpret_cast<const uint8_t*>(parts[owner].data());
+      const uint8_t* src = owner == 0 ? mine->data() : reinterpret_cast<const uint8_t*>(parts[owner].data());
       const size_t src_row = hb * o.num_kv_heads, src_off = hb * (h - o.kv_head_begin);
-      CHECK((owner == 0 ? mine->bytes.size() : parts[owner].size()) ==
+      CHECK((owner == 0 ? mine->size() : parts[owner].size()) ==
                 2 * static_cast<size_t>(out->layer_end - out->layer_begin) * n * src_row,
             "rank {} sent {} bytes of KV rows", owner, parts[owner].size());
       // Both buffers are [layer][K rows, V rows][token][row]: walk them as 2·layers·n rows.
@@ -151,6 +161,7 @@ class TpKvRowIo final : public KvRowIo {
   runtime::TpLeader& leader_;
   runtime::ControlChannel& channel_;
   std::vector<model::TpShard> shards_;
+  std::unique_ptr<KvRowIo> local_;  // rank 0's own rows (keeps a device cache's staging)
 };
 
 }  // namespace
@@ -175,7 +186,7 @@ Status follow_kv_command(const runtime::TpStep& step, runtime::KvCache& kv, cons
     if (s < 0 || s >= kv.num_slots()) return data_loss("kv gather: slot {} outside {}", s, kv.num_slots());
   }
   std::shared_ptr<KvStaging> mine = gather_rows(kv, slots, first);
-  channel.gather(std::string(mine->bytes.begin(), mine->bytes.end()), nullptr, 0);
+  channel.gather(std::string(reinterpret_cast<const char*>(mine->data()), mine->size()), nullptr, 0);
   return Status::Ok();
 }
 

@@ -23,6 +23,7 @@ KvCache::KvCache(int num_layers, int32_t num_slots, int kv_dim, DType dtype, ker
   const size_t layer_bytes = static_cast<size_t>(num_slots) * row_bytes(dtype, kv_dim);
   if (backend && backend->is_device()) {
     // Unwritten slots are never read (attention reads only stored context), so no clearing.
+    backend_ = backend;
     for (int l = 0; l < num_layers; ++l) {
       dk_.emplace_back(*backend, layer_bytes);
       dv_.emplace_back(*backend, layer_bytes);

@@ -33,6 +33,8 @@ class KvCache {
   DType dtype() const { return dtype_; }
   int32_t num_slots() const { return allocator_.num_slots(); }
   bool on_device() const { return !dk_.empty(); }
+  // The device backend holding the arrays; nullptr for host arrays (worker/pd copies rows with it).
+  kernels::Backend* backend() const { return backend_; }
   // Unique per cache object for the life of the process (captured steps key on it: a new cache
   // may reuse an old one's address).
   uint64_t id() const { return id_; }
@@ -48,6 +50,7 @@ class KvCache {
   DType dtype_;
   std::vector<std::vector<uint8_t>> k_, v_;
   std::vector<kernels::BackendBuffer> dk_, dv_;  // device arrays (k_, v_ empty then)
+  kernels::Backend* backend_ = nullptr;           // set with dk_, dv_
   SlotAllocator allocator_;
 };
 

@@ -125,8 +125,8 @@ void ZmqPrefillTransport::send_chunk(int32_t room, std::shared_ptr<const KvStagi
   if (r.state != RoomState::kWaitingForInput && r.state != RoomState::kTransferring) return;
   r.state = RoomState::kTransferring;
   if (!r.first_chunk) r.first_chunk = Clock::now();
-  r.bytes += static_cast<int64_t>(rows->bytes.size());
-  stats_.bytes += static_cast<int64_t>(rows->bytes.size());
+  r.bytes += static_cast<int64_t>(rows->size());
+  stats_.bytes += static_cast<int64_t>(rows->size());
   post([this, peer = r.peer, room, rows = std::move(rows)]() mutable {
     send_to(peer, encode_chunk(room, std::move(rows)), room);
   });
