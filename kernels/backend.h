@@ -67,6 +67,10 @@ struct AttentionBatch {
   int total_q = 0;      // q_offsets[num_seqs]
   int max_q_len = 0;    // max over s of q_offsets[s+1] - q_offsets[s]
   int max_ctx_len = 0;  // max over s of ctx_lens[s]
+  // How many leading sequences have exactly one query row (decode rows ahead of prefill chunks, as
+  // the scheduler plans them); 0 = unknown. A device backend may run those on its decode kernel
+  // and only the rest on its prefill kernel.
+  int num_decode_seqs = 0;
 };
 
 class Backend {

@@ -384,8 +384,29 @@ class CudaBackend final : public Backend {
     a.scale = b.scale;
     a.out = out;
     // Prefill rows on tensor cores where the tiled kernel covers the cache type and head size;
-    // small q_len (a few speculative or chunk-tail rows) stays on the per-row kernel.
-    if (b.max_q_len >= kFlashMinQ && cuda::flash_attention_supported(t, b.head_dim)) {
+    // small q_len (a few speculative or chunk-tail rows) stays on the per-row kernel. A mixed
+    // batch (decode rows first, then prefill chunks) is two launches: the tiled kernel would give
+    // every decode row a whole query tile of tensor-core work over its context.
+    const bool flash = b.max_q_len >= kFlashMinQ && cuda::flash_attention_supported(t, b.head_dim);
+    if (flash && b.num_decode_seqs > 0 && b.num_decode_seqs < b.num_seqs) {
+      const int d = b.num_decode_seqs;
+      AttentionBatch dec = b;  // q_offsets[0..d] = 0..d: rows 0..d-1
+      dec.num_seqs = d;
+      dec.total_q = d;
+      dec.max_q_len = 1;
+      dec.num_decode_seqs = d;
+      run_attention(t, q, k_cache, v_cache, dec, out);
+      AttentionBatch pre = b;  // offsets stay absolute: the kernels index q, out and slots by them
+      pre.q_offsets += d;
+      pre.ctx_lens += d;
+      pre.slot_offsets += d;
+      pre.num_seqs -= d;
+      pre.total_q -= d;
+      pre.num_decode_seqs = 0;
+      run_attention(t, q, k_cache, v_cache, pre, out);
+      return;
+    }
+    if (flash) {
       CHECK(cuda::flash_attention(t, a, b.max_q_len, stream_), "CUDA flash attention launch failed (head_dim {})",
             b.head_dim);
       CUDA_LAUNCHED();

@@ -54,7 +54,7 @@ python3 "$carry/gen_moe_checkpoint.py" "$ck" --tokenizer-only 128256
 
 # Kernel tests first when the bundle has them (prepare_carry.sh serving includes them): the device
 # sampler and every other op against the reference.
-[[ ${TANDEM_SKIP_OPS:-0} != 1 && -x $bin/tandem_cuda_ops_test ]] && step "kernel tests (tandem_cuda_ops_test)" ops_test.log 150 \
+[[ ${TANDEM_SKIP_OPS:-0} != 1 && -x $bin/tandem_cuda_ops_test ]] && step "kernel tests (tandem_cuda_ops_test)" ops_test.log 300 \
   "$bin/tandem_cuda_ops_test" --gtest_color=no
 
 [[ ${TANDEM_SKIP_DECODE_TABLE:-0} == 1 ]] || TANDEM_BENCH_CTX=1024 TANDEM_BENCH_BATCHES=${TANDEM_BENCH_BATCHES:-1,32,128} \

@@ -392,6 +392,24 @@ TEST_F(CudaAttention, FlashPrefillRaggedGqaLongContexts) {
   }
 }
 
+// A mixed step as the scheduler plans it: decode rows first (num_decode_seqs of them), then
+// prefill chunks. The backend sends the decode rows to its decode kernel and the chunks to the
+// tensor-core one (two launches into one output); the result must match the reference like a
+// plain prefill batch does.
+TEST_F(CudaAttention, MixedDecodeAndPrefillBatchSplitsAcrossKernels) {
+  const std::vector<std::vector<Seq>> cases = {
+      {{1, 300}, {1, 17}, {1, 1}, {64, 64}},
+      {{1, 1500}, {1, 2100}, {1, 700}, {1, 33}, {1, 1000}, {200, 1000}, {300, 300}},
+  };
+  std::mt19937 rng(23);
+  for (const auto& seqs : cases) {
+    Problem p = make_problem(rng, seqs, 32, 8, 128);
+    for (const Seq& sq : seqs) p.host.num_decode_seqs += sq.q_len == 1 ? 1 : 0;
+    SCOPED_TRACE(p.host.num_decode_seqs);
+    check_attention(p);
+  }
+}
+
 // Split-KV under a captured step's bound: the device call gets max_ctx_len rounded far past the
 // real lengths (more splits than most rows fill), and results must not change.
 TEST_F(CudaAttention, SplitKvUnderContextBound) {
