@@ -65,34 +65,21 @@ __device__ void block_argmax(Shared& sh, float v, int id, float* out_v, int* out
   __syncthreads();
 }
 
-__device__ double block_sum_d(Shared& sh, double v) {
+// Sum over the block in a fixed order (so the same inputs give the same bits); every thread gets
+// it. scratch: kWarps entries of shared memory.
+template <typename T>
+__device__ T block_sum(T* scratch, T v) {
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
-  if (lane == 0) sh.red_d[warp] = v;
+  if (lane == 0) scratch[warp] = v;
   __syncthreads();
   if (warp == 0) {
-    v = sh.red_d[lane];
+    v = scratch[lane];
     for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
-    if (lane == 0) sh.red_d[0] = v;
+    if (lane == 0) scratch[0] = v;
   }
   __syncthreads();
-  const double r = sh.red_d[0];
-  __syncthreads();
-  return r;
-}
-
-__device__ unsigned long long block_sum_u(Shared& sh, unsigned long long v) {
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
-  if (lane == 0) sh.red_u[warp] = v;
-  __syncthreads();
-  if (warp == 0) {
-    v = sh.red_u[lane];
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
-    if (lane == 0) sh.red_u[0] = v;
-  }
-  __syncthreads();
-  const unsigned long long r = sh.red_u[0];
+  const T r = scratch[0];
   __syncthreads();
   return r;
 }
@@ -141,7 +128,7 @@ __global__ void __launch_bounds__(kThreads) sample_rows_kernel(float* logits, in
     if (m_id >= 0) {
       for (int64_t i = tid; i < vocab; i += kThreads) s += exp(static_cast<double>(clean(l[i])) - m);
     }
-    s = block_sum_d(sh, s);
+    s = block_sum(sh.red_d, s);
     lse = m_id >= 0 ? m + log(s) : -INFINITY;
   }
 
@@ -186,7 +173,7 @@ __global__ void __launch_bounds__(kThreads) sample_rows_kernel(float* logits, in
     const Weigher wt{l, m, 1.0f / row.temperature, row.min_p};
     unsigned long long part = 0;
     for (int64_t i = tid; i < vocab; i += kThreads) part += Weigher::q(wt.w(i));
-    const unsigned long long total = block_sum_u(sh, part);
+    const unsigned long long total = block_sum(sh.red_u, part);
 
     // The cut: the shortest prefix of (w desc, id asc) that holds top_k tokens or top_p of the mass.
     const bool by_k = row.top_k > 0 && row.top_k < vocab;
