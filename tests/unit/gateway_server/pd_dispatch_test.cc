@@ -144,6 +144,17 @@ class FakeWorker final : public spb::SglangScheduler::Service {
   std::atomic<int> cancelled_{0};
 };
 
+// Polls until the fake worker has received `n` Generate requests (gRPC delivers them on its own
+// threads); false after 5 s.
+bool wait_for_requests(FakeWorker& w, size_t n) {
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (w.requests().size() < n) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
 struct Events {
   std::vector<spb::GenerateResponse> messages;
   Status final_status = Status::Ok();
@@ -239,6 +250,10 @@ TEST_F(PdDispatchTest, BothWorkersGetTheSameRequestWithTheBootstrapEndpointAndTh
     CallEvents events(strand_);
     GenerationCall call(events, 0);
     call.start(*pick, request("req-" + std::to_string(i)), 10s);
+    // The fake decode worker does not wait for its prefill peer (a real one waits for the KV):
+    // let the prefill call arrive before the call ends, or its end would cancel it in flight.
+    FakeWorker& prefill = first ? p0 : p1;
+    ASSERT_TRUE(wait_for_requests(prefill, 1)) << "the prefill worker never got its request";
     d0.release();
     Events ev = run(events, call);
     EXPECT_TRUE(ev.final_status.ok()) << ev.final_status.to_string();
@@ -343,6 +358,7 @@ TEST_F(PdDispatchTest, CancelReachesBothWorkers) {
   CallEvents events(strand_);
   GenerationCall call(events, 0);
   call.start(*pick, request("r"), 10s);
+  ASSERT_TRUE(wait_for_requests(p0, 1)) << "the prefill worker never got its request";  // before cancelling
   Events ev = run(events, call, /*stop_after=*/1);  // the client goes away after the first token
   EXPECT_EQ(ev.final_status.code(), StatusCode::kCancelled) << ev.final_status.to_string();
   EXPECT_FALSE(call.prefill_failed()) << "our own cancel is no prefill failure";
