@@ -38,7 +38,9 @@ double median(std::vector<double> v) {
 // Median over `repeats` runs of the mean milliseconds of `steps` decode steps at batch size bs.
 double decode_ms_per_step(model::LlamaModel& m, int bs, int prompt_len, int steps, int repeats) {
   std::vector<double> runs;
-  for (int rep = 0; rep < repeats; ++rep) runs.push_back(bench::time_decode_steps(m, bs, prompt_len, steps, DType::kF32));
+  for (int rep = 0; rep < repeats; ++rep) {
+    runs.push_back(bench::time_decode_steps(m, bs, prompt_len, steps, DType::kF32));
+  }
   return median(runs);
 }
 

@@ -214,9 +214,8 @@ void LlamaModel::forward(const ForwardBatch& b, runtime::KvCache& kv, float* log
     ab.max_q_len = std::max(ab.max_q_len, b.q_offsets[s + 1] - b.q_offsets[s]);
     ab.max_ctx_len = std::max(ab.max_ctx_len, b.ctx_lens[s]);
   }
-  while (ab.num_decode_seqs < ab.num_seqs && b.q_offsets[ab.num_decode_seqs + 1] - b.q_offsets[ab.num_decode_seqs] == 1) {
-    ++ab.num_decode_seqs;
-  }
+  auto q_len = [&](int s) { return b.q_offsets[s + 1] - b.q_offsets[s]; };
+  while (ab.num_decode_seqs < ab.num_seqs && q_len(ab.num_decode_seqs) == 1) ++ab.num_decode_seqs;
   float* out = be_.is_device() ? logits_.as<float>() : logits;
 
   // MoE layers route on the host between kernels (moe_block.cc): such steps cannot be captured.

@@ -63,7 +63,9 @@ std::vector<sampling::SampleResult> Engine::Impl::forward_and_sample(const sched
     }
   }
   std::span<const kernels::SampledToken> out = runner.sample(step_rows, step_edits);
-  for (size_t j = 0; j < on_backend.size(); ++j) results[on_backend[j]] = sampled[on_backend[j]]->sampler->take_result(out[j]);
+  for (size_t j = 0; j < on_backend.size(); ++j) {
+    results[on_backend[j]] = sampled[on_backend[j]]->sampler->take_result(out[j]);
+  }
   return results;
 }
 
