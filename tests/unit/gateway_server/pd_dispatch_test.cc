@@ -20,6 +20,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "gateway/client/worker_client.h"
 #include "gateway/server/generation_call.h"
 #include "gateway/server/worker_pool.h"
 #include "sglang_scheduler.grpc.pb.h"
@@ -143,6 +144,30 @@ class FakeWorker final : public spb::SglangScheduler::Service {
   std::vector<spb::GenerateRequest> requests_;  // guarded by mu_
   std::atomic<int> cancelled_{0};
 };
+
+// gRPC's callback API (1.51) shares one process-wide completion queue among the channels that use
+// it, reference-counted by them. These tests create and drop every channel within milliseconds,
+// and about once in 20 runs (more under load) the count's last release raced a gRPC thread:
+// "assertion failed: prior > 0" in grpc_cq_internal_unref. One channel that lives as long as the
+// test binary (a gateway's channels live as long as its workers) keeps the count above zero.
+class CallbackCqAnchor : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    worker_ = std::make_unique<FakeWorker>("decode", Behavior::kServe);
+    client_ = client::WorkerClient::connect(worker_->url());
+    (void)client_->health_check(std::chrono::milliseconds(2000)).get();  // creates the callback queue
+  }
+  void TearDown() override {
+    client_.reset();
+    worker_.reset();
+  }
+
+ private:
+  std::unique_ptr<FakeWorker> worker_;
+  std::unique_ptr<client::WorkerClient> client_;
+};
+[[maybe_unused]] ::testing::Environment* const kCallbackCqAnchor =
+    ::testing::AddGlobalTestEnvironment(new CallbackCqAnchor);
 
 // Polls until the fake worker has received `n` Generate requests (gRPC delivers them on its own
 // threads); false after 5 s.
