@@ -65,6 +65,17 @@ __device__ void block_argmax(Shared& sh, float v, int id, float* out_v, int* out
   __syncthreads();
 }
 
+// The row's largest value and its lowest index (NaN as -inf; -1 when every value is -inf).
+__device__ void row_argmax(Shared& sh, const float* l, int64_t vocab, float* m, int* m_id) {
+  float v = -INFINITY;
+  int id = -1;
+  for (int64_t i = threadIdx.x; i < vocab; i += kThreads) {
+    const float x = clean(l[i]);
+    if (x > v) v = x, id = static_cast<int>(i);
+  }
+  block_argmax(sh, v, id, m, m_id);
+}
+
 // Sum over the block in a fixed order (so the same inputs give the same bits); every thread gets
 // it. scratch: kWarps entries of shared memory.
 template <typename T>
@@ -117,13 +128,7 @@ __global__ void __launch_bounds__(kThreads) sample_rows_kernel(float* logits, in
   int m_id;
   double lse = 0.0;
   if (row.want_logprob) {
-    float v = -INFINITY;
-    int id = -1;
-    for (int64_t i = tid; i < vocab; i += kThreads) {
-      const float x = clean(l[i]);
-      if (x > v) v = x, id = static_cast<int>(i);
-    }
-    block_argmax(sh, v, id, &m, &m_id);
+    row_argmax(sh, l, vocab, &m, &m_id);
     double s = 0.0;
     if (m_id >= 0) {
       for (int64_t i = tid; i < vocab; i += kThreads) s += exp(static_cast<double>(clean(l[i])) - m);
@@ -159,15 +164,7 @@ __global__ void __launch_bounds__(kThreads) sample_rows_kernel(float* logits, in
     __syncthreads();
   }
 
-  {
-    float v = -INFINITY;
-    int id = -1;
-    for (int64_t i = tid; i < vocab; i += kThreads) {
-      const float x = clean(l[i]);
-      if (x > v) v = x, id = static_cast<int>(i);
-    }
-    block_argmax(sh, v, id, &m, &m_id);
-  }
+  row_argmax(sh, l, vocab, &m, &m_id);
   int token = m_id;
   if (!row.greedy && m_id >= 0) {
     const Weigher wt{l, m, 1.0f / row.temperature, row.min_p};
